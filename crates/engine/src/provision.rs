@@ -1,0 +1,1 @@
+//! Provisioning: creates a persona's schema in a live database, safely for each dialect.

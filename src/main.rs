@@ -1,0 +1,3 @@
+//! The `persona` binary: command-line interface (and, later, the desktop app).
+
+fn main() {}
