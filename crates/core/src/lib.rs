@@ -5,6 +5,7 @@
 //! function is deterministic and unit-testable in milliseconds. Effects live in `persona-engine`.
 
 pub mod analysis;
+pub mod capture;
 pub mod ddl;
 pub mod dialect;
 pub mod model;

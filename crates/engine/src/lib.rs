@@ -2,9 +2,11 @@
 //! persona registry. Everything that touches the outside world lives here; the pure logic it
 //! drives lives in `persona-core`.
 
+pub mod capture;
 pub mod db;
 pub mod introspect;
 pub mod provision;
+pub mod proxy;
 pub mod registry;
 pub mod testing;
 

@@ -74,6 +74,24 @@ impl TestDb {
     }
 }
 
+/// The public sample databases (Pagila, Northwind, Sakila): `$PERSONA_DATASETS`, or the
+/// `shared/datasets` folder beside the repository. `None` (with the reason printed) when absent.
+pub fn datasets_dir() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("PERSONA_DATASETS").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/datasets")
+        },
+        std::path::PathBuf::from,
+    );
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: sample datasets not found at {} (set PERSONA_DATASETS)", dir.display());
+        None
+    }
+}
+
 async fn drop_database(admin_url: &str, name: &str) -> Result<(), DbError> {
     let admin = Database::connect(admin_url).await?;
     let quoted = admin.dialect().quote_ident(name);

@@ -2,3 +2,9 @@
 //! relationships and data-volume trends, all computed from captured query events.
 
 pub mod fingerprint;
+pub mod histogram;
+pub mod relationships;
+pub mod rules;
+pub mod store;
+pub mod structure;
+pub mod trends;

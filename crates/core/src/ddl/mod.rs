@@ -4,11 +4,16 @@
 //! Output is deterministic, every identifier is quoted for its dialect, and statements carry no
 //! trailing semicolon (join them with [`script`]).
 
+mod expr;
 mod mysql;
 mod postgres;
 mod sqlite;
 
-use crate::{DataType, Dialect, Schema};
+pub use expr::{
+    canonical_expression, canonical_expression_in, render_expression, stored_expression,
+};
+
+use crate::{DataType, DefaultValue, Dialect, ForeignKey, ForeignKeyAction, Schema};
 
 /// Statements that create every table, index, foreign key and check of `schema`, in an order
 /// the dialect accepts (tables first, foreign keys after, so cycles work where they can).
@@ -54,12 +59,56 @@ pub fn normalize(schema: &Schema, dialect: Dialect) -> Schema {
     out
 }
 
+/// The name `dialect` stores for `name`: PostgreSQL cuts identifiers to 63 bytes (on a
+/// character boundary); MySQL and SQLite keep them as given.
+pub fn stored_identifier(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => postgres::truncate(name),
+        Dialect::Mysql | Dialect::Sqlite => name.to_owned(),
+    }
+}
+
 /// Join statements into a script, one per line group, each ending with `;`.
 pub fn script(statements: &[String]) -> String {
     let mut out = String::new();
     for s in statements {
         out.push_str(s);
         out.push_str(";\n");
+    }
+    out
+}
+
+// Fragments shared by the dialect modules.
+
+/// Identifiers quoted for `dialect` and joined with `, `.
+fn quoted_list(names: &[String], dialect: Dialect) -> String {
+    names
+        .iter()
+        .map(|n| dialect.quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A column default as `dialect` spells it after `DEFAULT` (string literals escaped for the
+/// dialect; expressions as written).
+fn default_sql(value: &DefaultValue, dialect: Dialect) -> String {
+    match value {
+        DefaultValue::Text(t) => dialect.quote_literal(t),
+        other => other.to_string(),
+    }
+}
+
+/// ` ON DELETE …` / ` ON UPDATE …` for the actions other than `NO ACTION` (the default of every
+/// dialect), with a leading space; empty when both are `NO ACTION`.
+fn fk_actions(fk: &ForeignKey) -> String {
+    let mut out = String::new();
+    if fk.on_delete != ForeignKeyAction::NoAction {
+        out.push_str(" ON DELETE ");
+        out.push_str(fk.on_delete.as_sql());
+    }
+    if fk.on_update != ForeignKeyAction::NoAction {
+        out.push_str(" ON UPDATE ");
+        out.push_str(fk.on_update.as_sql());
     }
     out
 }

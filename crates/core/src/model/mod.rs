@@ -4,6 +4,7 @@
 //! serializations of these types.
 
 mod analysis;
+mod capture;
 mod data_type;
 pub mod names;
 mod persona;
@@ -14,6 +15,7 @@ pub use analysis::{
     AssociationRule, ColumnRole, ColumnUsage, DataAnalysisResults, EmergingRelationship,
     QueryPatternStats, VolumeTrend,
 };
+pub use capture::{CaptureEvent, CaptureSource};
 pub use data_type::{DataType, DataTypeParseError};
 pub use persona::{
     AccessPattern, ColumnHint, DataHints, IndexingApproach, IndexingStrategy, PatternKind,

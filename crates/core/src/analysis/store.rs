@@ -1,0 +1,828 @@
+//! The pattern store: per-fingerprint statistics of captured statements (calls, time, a latency
+//! histogram, rows, errors by code, first and last seen, calls per minute, sources), bounded in
+//! size, mergeable exactly and serializable, so that stores built by several processes (a fleet
+//! of proxies) can be shipped and added up. It also caches each shape's parsed structure.
+//!
+//! # Recording
+//!
+//! [`PatternStore::record`] fingerprints the statement with the lexical rules of its source
+//! (PostgreSQL for the proxy, `pg_stat_statements` and PostgreSQL logs; MySQL for digests and the
+//! slow log; generic otherwise) and adds it to its pattern. An aggregated event (`calls > 1`,
+//! `duration` the total of all calls, as `pg_stat_statements` deltas and digests report) adds its
+//! exact total time and calls, and records its mean duration `calls` times in the histogram: the
+//! source does not say how the time was spread, so percentiles of aggregated sources are
+//! percentiles of per-poll means.
+//!
+//! # Bounds
+//!
+//! - At most [`StoreConfig::max_patterns`] patterns: a new pattern beyond it first evicts the
+//!   least-called patterns (a batch of 1/64 of the bound, ties to the least recently seen), and
+//!   evictions are counted and reported as a warning.
+//! - One example statement per pattern, cut to [`StoreConfig::max_example_len`] bytes.
+//! - Calls per minute over the last [`StoreConfig::rate_minutes`] minutes (a ring).
+//! - At most [`StoreConfig::max_error_codes`] distinct error codes per pattern; the rest are
+//!   counted under `"(other)"`.
+//!
+//! # Merging
+//!
+//! [`PatternStore::merge`] adds another store's patterns: calls, time, histograms, rows, errors,
+//! first/last seen, per-minute calls and sources all combine exactly, associatively and
+//! commutatively (the same stores merged in any order and grouping give the same store), as long
+//! as no bound is hit (evictions, rate window, error codes are then reported).
+//!
+//! # Structure cache
+//!
+//! Each distinct shape is parsed once with [`analyze_statement_with_schema`] (on its example
+//! statement, or on its normalized text when the example is missing or cut) with its source's
+//! dialect as hint, and cached by fingerprint until the schema given changes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::fingerprint::{Fingerprint, Flavor, fingerprint_as, normalize_as};
+use super::histogram::LatencyHistogram;
+use super::structure::{StatementShape, analyze_statement_with_schema};
+use crate::Dialect;
+use crate::model::{CaptureEvent, CaptureSource, Schema};
+
+/// Error codes beyond the per-pattern bound are counted under this key.
+pub const OTHER_ERRORS: &str = "(other)";
+/// Error codes (or messages) are cut to this many bytes.
+const MAX_ERROR_KEY_LEN: usize = 64;
+const MINUTE_US: i64 = 60_000_000;
+
+/// The dialect a source speaks (`None` when it does not say).
+pub fn source_dialect(source: CaptureSource) -> Option<Dialect> {
+    match source {
+        CaptureSource::Proxy | CaptureSource::PgStatStatements | CaptureSource::PgLog => {
+            Some(Dialect::Postgres)
+        }
+        CaptureSource::MysqlDigest | CaptureSource::MysqlSlowLog => Some(Dialect::Mysql),
+        CaptureSource::JsonLines | CaptureSource::Demo => None,
+    }
+}
+
+/// The lexical rules to fingerprint a source's statements with.
+pub fn source_flavor(source: CaptureSource) -> Flavor {
+    source_dialect(source).map_or(Flavor::Generic, Flavor::from)
+}
+
+/// Bounds of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// Most distinct patterns kept (at least 1).
+    pub max_patterns: usize,
+    /// Longest example statement kept, in bytes.
+    pub max_example_len: usize,
+    /// Minutes of per-minute call counts kept per pattern (at least 1).
+    pub rate_minutes: usize,
+    /// Most distinct error codes counted per pattern (at least 1, `"(other)"` included).
+    pub max_error_codes: usize,
+    /// Keep an example statement per pattern. Examples carry literal values; a store shipped
+    /// off the host can leave them out (the normalized text is always kept).
+    pub keep_examples: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_patterns: 20_000,
+            max_example_len: 4_096,
+            rate_minutes: 60,
+            max_error_codes: 16,
+            keep_examples: true,
+        }
+    }
+}
+
+/// Calls per minute over a bounded window of recent minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MinuteRing {
+    /// The newest minute (minutes since the Unix epoch).
+    end: i64,
+    /// Calls per minute, oldest first, ending at `end`.
+    counts: VecDeque<u64>,
+}
+
+impl MinuteRing {
+    /// Add `calls` at `minute`, keeping `cap` minutes back from the newest. Returns false when
+    /// the minute is older than the window (and so not counted).
+    pub fn add(&mut self, minute: i64, calls: u64, cap: usize) -> bool {
+        let cap = cap.max(1);
+        if calls == 0 {
+            return true;
+        }
+        if self.counts.is_empty() {
+            self.end = minute;
+            self.counts.push_back(calls);
+            return true;
+        }
+        if minute > self.end {
+            let ahead = (minute - self.end) as u64;
+            if ahead >= cap as u64 {
+                self.counts.clear();
+            } else {
+                self.counts
+                    .extend(std::iter::repeat_n(0, ahead as usize - 1));
+            }
+            self.counts.push_back(calls);
+            self.end = minute;
+            self.trim(cap);
+            return true;
+        }
+        let back = (self.end - minute) as u64;
+        if back >= cap as u64 {
+            return false;
+        }
+        let back = back as usize;
+        while self.counts.len() <= back {
+            self.counts.push_front(0);
+        }
+        let i = self.counts.len() - 1 - back;
+        self.counts[i] = self.counts[i].saturating_add(calls);
+        true
+    }
+
+    /// Add another ring (exact: the result keeps the `cap` minutes up to the newer end).
+    pub fn merge(&mut self, other: &MinuteRing, cap: usize) {
+        for (minute, calls) in other.minutes() {
+            self.add(minute, calls, cap);
+        }
+    }
+
+    /// `(minute, calls)` from the oldest kept minute to the newest, zeros included.
+    pub fn minutes(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let first = self.end - self.counts.len() as i64 + 1;
+        self.counts
+            .iter()
+            .enumerate()
+            .map(move |(i, &c)| (first + i as i64, c))
+    }
+
+    /// The newest minute with calls, if any.
+    pub fn newest(&self) -> Option<i64> {
+        (!self.counts.is_empty()).then_some(self.end)
+    }
+
+    /// Mean calls per minute over the last `minutes` minutes ending at `now_minute`.
+    pub fn rate(&self, now_minute: i64, minutes: usize) -> f64 {
+        if minutes == 0 {
+            return 0.0;
+        }
+        let from = now_minute - minutes as i64 + 1;
+        let calls: u64 = self
+            .minutes()
+            .filter(|(m, _)| *m >= from && *m <= now_minute)
+            .map(|(_, c)| c)
+            .sum();
+        calls as f64 / minutes as f64
+    }
+
+    /// Keep at most `cap` minutes and no leading empty minutes (one canonical form per content).
+    fn trim(&mut self, cap: usize) {
+        while self.counts.len() > cap.max(1) {
+            self.counts.pop_front();
+        }
+        while self.counts.front() == Some(&0) {
+            self.counts.pop_front();
+        }
+        if self.counts.is_empty() {
+            self.end = 0;
+        }
+    }
+}
+
+/// Statistics of one statement shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatternStats {
+    pub fingerprint: Fingerprint,
+    /// The normalized statement text.
+    pub normalized: String,
+    /// One raw statement of this shape (the earliest seen), cut to the store's bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// Whether the example was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub example_truncated: bool,
+    /// The source the example came from (its dialect is the parse hint).
+    pub example_source: CaptureSource,
+    /// Latency of every call (count = calls, sum = total time).
+    pub latency: LatencyHistogram,
+    /// Rows returned or affected, over the calls that reported them.
+    pub rows: u64,
+    /// Calls whose events reported rows.
+    pub rows_calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// Failed calls by error code (or message, cut), bounded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_codes: BTreeMap<String, u64>,
+    /// Earliest and latest event time, µs since the Unix epoch.
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Calls per minute over the recent window.
+    pub per_minute: MinuteRing,
+    pub sources: BTreeSet<CaptureSource>,
+}
+
+impl PatternStats {
+    fn new(fingerprint: Fingerprint, e: &CaptureEvent, config: &StoreConfig) -> Self {
+        let (example, example_truncated) = if config.keep_examples {
+            let (text, cut) = truncate(&e.sql, config.max_example_len);
+            (Some(text.to_owned()), cut)
+        } else {
+            (None, false)
+        };
+        PatternStats {
+            fingerprint,
+            normalized: normalize_as(&e.sql, source_flavor(e.source)),
+            example,
+            example_truncated,
+            example_source: e.source,
+            latency: LatencyHistogram::new(),
+            rows: 0,
+            rows_calls: 0,
+            errors: 0,
+            error_codes: BTreeMap::new(),
+            first_seen: e.at,
+            last_seen: e.at,
+            per_minute: MinuteRing::default(),
+            sources: BTreeSet::new(),
+        }
+    }
+
+    fn add(&mut self, e: &CaptureEvent, config: &StoreConfig) {
+        let calls = e.calls;
+        if calls == 1 {
+            self.latency.record(e.duration);
+        } else {
+            self.latency.record_aggregate(e.duration, calls);
+        }
+        if let Some(rows) = e.rows {
+            self.rows = self.rows.saturating_add(rows);
+            self.rows_calls = self.rows_calls.saturating_add(calls);
+        }
+        if let Some(error) = &e.error {
+            self.errors = self.errors.saturating_add(calls);
+            let key = error_key(error);
+            add_error(&mut self.error_codes, key, calls, config.max_error_codes);
+        }
+        if e.at <= self.first_seen {
+            self.offer_example(e, config);
+        }
+        self.first_seen = self.first_seen.min(e.at);
+        self.last_seen = self.last_seen.max(e.at);
+        self.per_minute
+            .add(e.at.div_euclid(MINUTE_US), calls, config.rate_minutes);
+        if !self.sources.contains(&e.source) {
+            self.sources.insert(e.source);
+        }
+    }
+
+    /// The example of the earliest sighting wins; ties go to the smaller text (then source), so
+    /// that neither the order of events nor the order of merging changes the result.
+    fn example_key(&self) -> (i64, bool, Option<&str>, bool, CaptureSource) {
+        (
+            self.first_seen,
+            self.example.is_none(),
+            self.example.as_deref(),
+            self.example_truncated,
+            self.example_source,
+        )
+    }
+
+    fn offer_example(&mut self, e: &CaptureEvent, config: &StoreConfig) {
+        let (text, cut) = if config.keep_examples {
+            let (t, c) = truncate(&e.sql, config.max_example_len);
+            (Some(t), c)
+        } else {
+            (None, false)
+        };
+        let candidate = (e.at, text.is_none(), text, cut, e.source);
+        if candidate < self.example_key() {
+            self.example = text.map(str::to_owned);
+            self.example_truncated = cut;
+            self.example_source = e.source;
+        }
+    }
+
+    fn merge(&mut self, other: &PatternStats, config: &StoreConfig) {
+        if other.example_key() < self.example_key() {
+            self.example.clone_from(&other.example);
+            self.example_truncated = other.example_truncated;
+            self.example_source = other.example_source;
+        }
+        if other.normalized < self.normalized {
+            // Only on a 64-bit fingerprint collision; keeps merging order-independent.
+            self.normalized.clone_from(&other.normalized);
+        }
+        self.latency.merge(&other.latency);
+        self.rows = self.rows.saturating_add(other.rows);
+        self.rows_calls = self.rows_calls.saturating_add(other.rows_calls);
+        self.errors = self.errors.saturating_add(other.errors);
+        for (code, &n) in &other.error_codes {
+            *self.error_codes.entry(code.clone()).or_default() += n;
+        }
+        fold_errors(&mut self.error_codes, config.max_error_codes);
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.per_minute
+            .merge(&other.per_minute, config.rate_minutes);
+        self.sources.extend(other.sources.iter().copied());
+    }
+
+    /// Executions seen.
+    pub fn calls(&self) -> u64 {
+        self.latency.count()
+    }
+
+    /// Total execution time of all calls.
+    pub fn total_time(&self) -> Duration {
+        self.latency.sum()
+    }
+
+    /// Total execution time in milliseconds.
+    pub fn total_ms(&self) -> f64 {
+        self.latency.sum_ns() as f64 / 1e6
+    }
+
+    /// Mean time per call in milliseconds.
+    pub fn mean_ms(&self) -> f64 {
+        self.latency.mean_ns() / 1e6
+    }
+
+    /// Mean rows per call, over the calls that reported rows.
+    pub fn mean_rows(&self) -> Option<f64> {
+        (self.rows_calls > 0).then(|| self.rows as f64 / self.rows_calls as f64)
+    }
+
+    /// The dialect to parse this shape with.
+    pub fn dialect(&self) -> Option<Dialect> {
+        source_dialect(self.example_source)
+    }
+
+    /// The text the structure is parsed from: the example when it is whole, else the normalized
+    /// text (with `?, ...` runs reduced to one value so that it parses).
+    pub fn parse_text(&self) -> String {
+        match &self.example {
+            Some(example) if !self.example_truncated => example.clone(),
+            _ => self.normalized.replace(", ...", ""),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&s[..end], true)
+}
+
+fn error_key(error: &str) -> &str {
+    let trimmed = error.trim();
+    let key = truncate(trimmed, MAX_ERROR_KEY_LEN).0;
+    if key.is_empty() { "(unknown)" } else { key }
+}
+
+fn add_error(codes: &mut BTreeMap<String, u64>, key: &str, n: u64, max: usize) {
+    if let Some(c) = codes.get_mut(key) {
+        *c = c.saturating_add(n);
+        return;
+    }
+    let max = max.max(1);
+    let room = if codes.contains_key(OTHER_ERRORS) {
+        codes.len() < max
+    } else {
+        codes.len() + 1 < max
+    };
+    let key = if room { key } else { OTHER_ERRORS };
+    let c = codes.entry(key.to_owned()).or_default();
+    *c = c.saturating_add(n);
+}
+
+/// Fold the least frequent codes into `"(other)"` until at most `max` keys remain.
+fn fold_errors(codes: &mut BTreeMap<String, u64>, max: usize) {
+    let max = max.max(1);
+    if codes.len() <= max {
+        return;
+    }
+    let mut other = codes.remove(OTHER_ERRORS).unwrap_or(0);
+    let mut ranked: Vec<(String, u64)> = std::mem::take(codes).into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (i, (code, n)) in ranked.into_iter().enumerate() {
+        if i + 1 < max {
+            codes.insert(code, n);
+        } else {
+            other = other.saturating_add(n);
+        }
+    }
+    codes.insert(OTHER_ERRORS.to_owned(), other);
+}
+
+/// A hasher for fingerprints, which are hashes already.
+#[derive(Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type FingerprintMap<V> = HashMap<Fingerprint, V, BuildHasherDefault<FingerprintHasher>>;
+
+/// Parsed shapes by fingerprint, valid for one schema.
+#[derive(Debug, Default, Clone)]
+struct ShapeCache {
+    schema: Option<Schema>,
+    shapes: FingerprintMap<Arc<StatementShape>>,
+}
+
+impl ShapeCache {
+    /// Forget every shape when the schema differs from the one they were parsed with.
+    fn check_schema(&mut self, schema: Option<&Schema>) {
+        if self.schema.as_ref() != schema {
+            self.shapes.clear();
+            self.schema = schema.cloned();
+        }
+    }
+
+    fn get_or_parse(&mut self, p: &PatternStats) -> Arc<StatementShape> {
+        let schema = self.schema.as_ref();
+        self.shapes
+            .entry(p.fingerprint)
+            .or_insert_with(|| {
+                Arc::new(analyze_statement_with_schema(
+                    &p.parse_text(),
+                    p.dialect(),
+                    schema,
+                ))
+            })
+            .clone()
+    }
+}
+
+/// A serialized store that cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("pattern {0} appears twice in the store")]
+    DuplicatePattern(Fingerprint),
+    #[error("unsupported pattern store version {0}")]
+    Version(u32),
+}
+
+/// Per-fingerprint statistics of captured statements. See the [module docs](self).
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "StoreRepr")]
+pub struct PatternStore {
+    config: StoreConfig,
+    patterns: FingerprintMap<PatternStats>,
+    /// Events recorded (an aggregated event counts once).
+    events: u64,
+    /// Events standing for no call (`calls == 0`), ignored.
+    ignored_events: u64,
+    /// Patterns evicted at the bound, and the calls they held.
+    evicted_patterns: u64,
+    evicted_calls: u64,
+    shapes: Mutex<ShapeCache>,
+}
+
+impl Default for PatternStore {
+    fn default() -> Self {
+        Self::new(StoreConfig::default())
+    }
+}
+
+impl Clone for PatternStore {
+    fn clone(&self) -> Self {
+        PatternStore {
+            config: self.config,
+            patterns: self.patterns.clone(),
+            events: self.events,
+            ignored_events: self.ignored_events,
+            evicted_patterns: self.evicted_patterns,
+            evicted_calls: self.evicted_calls,
+            shapes: Mutex::new(self.cache().clone()),
+        }
+    }
+}
+
+/// Stores are equal when their statistics are (the structure cache is not compared).
+impl PartialEq for PatternStore {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.events == other.events
+            && self.ignored_events == other.ignored_events
+            && self.evicted_patterns == other.evicted_patterns
+            && self.evicted_calls == other.evicted_calls
+            && self.patterns == other.patterns
+    }
+}
+
+impl PatternStore {
+    pub fn new(config: StoreConfig) -> Self {
+        PatternStore {
+            config,
+            patterns: FingerprintMap::default(),
+            events: 0,
+            ignored_events: 0,
+            evicted_patterns: 0,
+            evicted_calls: 0,
+            shapes: Mutex::new(ShapeCache::default()),
+        }
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Add one event (see the [module docs](self)).
+    pub fn record(&mut self, e: &CaptureEvent) {
+        let fp = fingerprint_as(&e.sql, source_flavor(e.source));
+        self.record_as(fp, e);
+    }
+
+    /// Add one event whose fingerprint the caller already computed (with
+    /// [`fingerprint_as`] and [`source_flavor`]).
+    pub fn record_as(&mut self, fp: Fingerprint, e: &CaptureEvent) {
+        if e.calls == 0 {
+            self.ignored_events += 1;
+            return;
+        }
+        self.events += 1;
+        if let Some(p) = self.patterns.get_mut(&fp) {
+            p.add(e, &self.config);
+            return;
+        }
+        if self.patterns.len() >= self.max_patterns() {
+            let batch = (self.max_patterns() / 64).max(1);
+            self.evict_to(self.max_patterns().saturating_sub(batch));
+        }
+        let mut p = PatternStats::new(fp, e, &self.config);
+        p.add(e, &self.config);
+        self.patterns.insert(fp, p);
+    }
+
+    /// Add every event.
+    pub fn record_all<'a>(&mut self, events: impl IntoIterator<Item = &'a CaptureEvent>) {
+        for e in events {
+            self.record(e);
+        }
+    }
+
+    fn max_patterns(&self) -> usize {
+        self.config.max_patterns.max(1)
+    }
+
+    /// Evict the least-called patterns (ties: least recently seen, then fingerprint) until at
+    /// most `keep` remain.
+    fn evict_to(&mut self, keep: usize) {
+        if self.patterns.len() <= keep {
+            return;
+        }
+        let mut ranked: Vec<(u64, i64, Fingerprint)> = self
+            .patterns
+            .values()
+            .map(|p| (p.calls(), p.last_seen, p.fingerprint))
+            .collect();
+        let evict = ranked.len() - keep;
+        if evict < ranked.len() {
+            ranked.select_nth_unstable(evict);
+        }
+        for &(calls, _, fp) in &ranked[..evict] {
+            self.patterns.remove(&fp);
+            self.evicted_patterns += 1;
+            self.evicted_calls = self.evicted_calls.saturating_add(calls);
+        }
+    }
+
+    /// Add every pattern and counter of `other` (exact: see the [module docs](self)). The bounds
+    /// of `self` apply.
+    pub fn merge(&mut self, other: &PatternStore) {
+        for (fp, theirs) in &other.patterns {
+            if let Some(ours) = self.patterns.get_mut(fp) {
+                ours.merge(theirs, &self.config);
+            } else {
+                let mut p = theirs.clone();
+                self.conform(&mut p);
+                self.patterns.insert(*fp, p);
+            }
+        }
+        self.events = self.events.saturating_add(other.events);
+        self.ignored_events = self.ignored_events.saturating_add(other.ignored_events);
+        self.evicted_patterns = self.evicted_patterns.saturating_add(other.evicted_patterns);
+        self.evicted_calls = self.evicted_calls.saturating_add(other.evicted_calls);
+        self.evict_to(self.max_patterns());
+    }
+
+    /// Apply this store's bounds to a pattern from elsewhere.
+    fn conform(&self, p: &mut PatternStats) {
+        if !self.config.keep_examples {
+            p.example = None;
+            p.example_truncated = false;
+        } else if let Some(example) = &p.example {
+            let (text, cut) = truncate(example, self.config.max_example_len);
+            if cut {
+                p.example = Some(text.to_owned());
+                p.example_truncated = true;
+            }
+        }
+        fold_errors(&mut p.error_codes, self.config.max_error_codes);
+        p.per_minute.trim(self.config.rate_minutes);
+    }
+
+    /// Drop every example statement (they carry literal values), e.g. before shipping the store.
+    pub fn strip_examples(&mut self) {
+        self.config.keep_examples = false;
+        for p in self.patterns.values_mut() {
+            p.example = None;
+            p.example_truncated = false;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    pub fn get(&self, fp: Fingerprint) -> Option<&PatternStats> {
+        self.patterns.get(&fp)
+    }
+
+    /// Every pattern, in no particular order.
+    pub fn patterns(&self) -> impl Iterator<Item = &PatternStats> {
+        self.patterns.values()
+    }
+
+    /// Every pattern, by fingerprint.
+    pub fn sorted_patterns(&self) -> Vec<&PatternStats> {
+        let mut all: Vec<&PatternStats> = self.patterns.values().collect();
+        all.sort_unstable_by_key(|p| p.fingerprint);
+        all
+    }
+
+    /// Events recorded (each aggregated event counts once).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Calls over all patterns.
+    pub fn total_calls(&self) -> u64 {
+        self.patterns.values().map(PatternStats::calls).sum()
+    }
+
+    /// Patterns evicted at the bound, and the calls they held.
+    pub fn evictions(&self) -> (u64, u64) {
+        (self.evicted_patterns, self.evicted_calls)
+    }
+
+    /// What the store lost or ignored, as sentences.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.evicted_patterns > 0 {
+            out.push(format!(
+                "{} rarely called query patterns ({} calls) were evicted to stay within the \
+                 {}-pattern bound",
+                self.evicted_patterns,
+                self.evicted_calls,
+                self.max_patterns()
+            ));
+        }
+        if self.ignored_events > 0 {
+            out.push(format!(
+                "{} events standing for zero calls were ignored",
+                self.ignored_events
+            ));
+        }
+        out
+    }
+
+    fn cache(&self) -> MutexGuard<'_, ShapeCache> {
+        // A panic while parsing is caught inside the analyzer; a poisoned cache is still valid.
+        self.shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The parsed structure of one pattern (parsed now unless cached for this schema).
+    pub fn shape(&self, fp: Fingerprint, schema: Option<&Schema>) -> Option<Arc<StatementShape>> {
+        let p = self.patterns.get(&fp)?;
+        let mut cache = self.cache();
+        cache.check_schema(schema);
+        Some(cache.get_or_parse(p))
+    }
+
+    /// Every pattern with its structure, by fingerprint. Parses the shapes not cached yet.
+    pub fn shapes(&self, schema: Option<&Schema>) -> Vec<(&PatternStats, Arc<StatementShape>)> {
+        let patterns = self.sorted_patterns();
+        let mut cache = self.cache();
+        cache.check_schema(schema);
+        let out = patterns
+            .into_iter()
+            .map(|p| (p, cache.get_or_parse(p)))
+            .collect();
+        // Evicted patterns' shapes go once the cache has grown well past the store.
+        if cache.shapes.len() > 2 * self.patterns.len() + 64 {
+            cache.shapes.retain(|fp, _| self.patterns.contains_key(fp));
+        }
+        out
+    }
+
+    /// Parse every shape not cached yet, so that the next snapshot finds them all.
+    pub fn prepare_shapes(&self, schema: Option<&Schema>) {
+        let _ = self.shapes(schema);
+    }
+}
+
+/// The serialized form: patterns sorted by fingerprint.
+#[derive(Deserialize)]
+struct StoreRepr {
+    version: u32,
+    config: StoreConfig,
+    events: u64,
+    #[serde(default)]
+    ignored_events: u64,
+    #[serde(default)]
+    evicted_patterns: u64,
+    #[serde(default)]
+    evicted_calls: u64,
+    patterns: Vec<PatternStats>,
+}
+
+const STORE_VERSION: u32 = 1;
+
+/// [`StoreRepr`] borrowed, for serializing without a copy.
+#[derive(Serialize)]
+struct StoreReprRef<'a> {
+    version: u32,
+    config: &'a StoreConfig,
+    events: u64,
+    ignored_events: u64,
+    evicted_patterns: u64,
+    evicted_calls: u64,
+    patterns: Vec<&'a PatternStats>,
+}
+
+impl Serialize for PatternStore {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoreReprRef {
+            version: STORE_VERSION,
+            config: &self.config,
+            events: self.events,
+            ignored_events: self.ignored_events,
+            evicted_patterns: self.evicted_patterns,
+            evicted_calls: self.evicted_calls,
+            patterns: self.sorted_patterns(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl TryFrom<StoreRepr> for PatternStore {
+    type Error = StoreError;
+
+    fn try_from(r: StoreRepr) -> Result<Self, Self::Error> {
+        if r.version != STORE_VERSION {
+            return Err(StoreError::Version(r.version));
+        }
+        let mut store = PatternStore::new(r.config);
+        store.events = r.events;
+        store.ignored_events = r.ignored_events;
+        store.evicted_patterns = r.evicted_patterns;
+        store.evicted_calls = r.evicted_calls;
+        for mut p in r.patterns {
+            let fp = p.fingerprint;
+            store.conform(&mut p);
+            if store.patterns.insert(fp, p).is_some() {
+                return Err(StoreError::DuplicatePattern(fp));
+            }
+        }
+        store.evict_to(store.max_patterns());
+        Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {}

@@ -1,0 +1,13 @@
+//! Capture sources that need I/O. [`files`] reads server logs and JSON-lines event files from
+//! disk with the pure parsers of `persona_core::capture`.
+
+pub mod files;
+pub mod mysql_digest;
+pub mod pg_stat_statements;
+pub mod volume;
+
+pub use files::{
+    LogReadError, LogReadReport, Progress, detect_file_format, read_log, read_log_from,
+    read_log_with,
+};
+pub use persona_core::capture::{LogFormat, LogOptions, ParseReport, SkipReason, Warning};
