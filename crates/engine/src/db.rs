@@ -8,7 +8,7 @@ use persona_core::Dialect;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Executor};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 /// Errors opening or using a database connection.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,7 @@ impl Database {
         Ok(match dialect {
             Dialect::Postgres => {
                 let opts = PgConnectOptions::from_str(url).map_err(invalid)?;
+                probe(&opts).await.map_err(connect)?;
                 Database::Postgres(
                     PgPoolOptions::new()
                         .max_connections(4)
@@ -76,6 +77,7 @@ impl Database {
                     |rest| format!("mysql:{rest}"),
                 );
                 let opts = MySqlConnectOptions::from_str(&url).map_err(invalid)?;
+                probe(&opts).await.map_err(connect)?;
                 Database::Mysql(
                     MySqlPoolOptions::new()
                         .max_connections(4)
@@ -130,6 +132,17 @@ impl Database {
             Database::Sqlite(pool) => pool.close().await,
         }
     }
+}
+
+/// Open and close one connection, so that an unreachable server or a refused login is reported
+/// at once instead of after the pool's acquire timeout (the pool retries refused connections).
+async fn probe<O>(opts: &O) -> Result<(), sqlx::Error>
+where
+    O: ConnectOptions,
+    O::Connection: Sized,
+{
+    let conn = opts.connect().await?;
+    conn.close().await
 }
 
 /// The URL with any password replaced by `***`, safe to print.

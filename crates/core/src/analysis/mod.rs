@@ -5,6 +5,7 @@ pub mod fingerprint;
 pub mod histogram;
 pub mod relationships;
 pub mod rules;
+pub mod snapshot;
 pub mod store;
 pub mod structure;
 pub mod trends;

@@ -825,4 +825,504 @@ impl TryFrom<StoreRepr> for PatternStore {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::analysis::fingerprint::fingerprint;
+    use crate::model::{Column, DataType, Table};
+
+    const T0: i64 = 1_700_000_000_000_000;
+
+    fn ev(source: CaptureSource, at: i64, sql: &str, ms: u64) -> CaptureEvent {
+        CaptureEvent::single(source, at, sql, Duration::from_millis(ms))
+    }
+
+    fn only(store: &PatternStore) -> &PatternStats {
+        assert_eq!(store.len(), 1);
+        store.patterns().next().unwrap()
+    }
+
+    #[test]
+    fn records_calls_time_rows_errors_and_times() {
+        let mut store = PatternStore::default();
+        let mut e = ev(
+            CaptureSource::Proxy,
+            T0,
+            "SELECT * FROM orders WHERE id = 1",
+            2,
+        );
+        e.rows = Some(1);
+        store.record(&e);
+        let mut e = ev(
+            CaptureSource::Proxy,
+            T0 + 90_000_000,
+            "select * from orders where id = 42",
+            4,
+        );
+        e.rows = Some(1);
+        store.record(&e);
+        let mut e = ev(
+            CaptureSource::PgLog,
+            T0 + 30_000_000,
+            "SELECT * FROM orders WHERE id = 7",
+            6,
+        );
+        e.error = Some("57014".into());
+        store.record(&e);
+
+        let p = only(&store);
+        assert_eq!(p.calls(), 3);
+        assert_eq!(p.total_time(), Duration::from_millis(12));
+        assert!((p.mean_ms() - 4.0).abs() < 1e-9);
+        assert_eq!((p.rows, p.rows_calls), (2, 2));
+        assert_eq!(p.mean_rows(), Some(1.0));
+        assert_eq!(p.errors, 1);
+        assert_eq!(p.error_codes, BTreeMap::from([("57014".to_owned(), 1)]));
+        assert_eq!((p.first_seen, p.last_seen), (T0, T0 + 90_000_000));
+        assert_eq!(
+            p.sources,
+            BTreeSet::from([CaptureSource::Proxy, CaptureSource::PgLog])
+        );
+        assert_eq!(p.normalized, "SELECT * FROM orders WHERE id = ?");
+        assert_eq!(
+            p.example.as_deref(),
+            Some("SELECT * FROM orders WHERE id = 1")
+        );
+        let p50 = p.latency.quantile_ms(0.5);
+        assert!((p50 - 4.0).abs() <= 4.0 * 0.016, "{p50}");
+        // Minutes: T0 and T0+30s share a minute when T0 is on a minute boundary.
+        let minute0 = T0.div_euclid(MINUTE_US);
+        let per_minute: Vec<(i64, u64)> = p.per_minute.minutes().collect();
+        let first_minute_calls = if (T0 + 30_000_000).div_euclid(MINUTE_US) == minute0 {
+            2
+        } else {
+            1
+        };
+        assert_eq!(per_minute.first(), Some(&(minute0, first_minute_calls)));
+        assert_eq!(
+            per_minute.last(),
+            Some(&((T0 + 90_000_000).div_euclid(MINUTE_US), 1))
+        );
+        assert_eq!(per_minute.iter().map(|m| m.1).sum::<u64>(), 3);
+        assert_eq!(store.events(), 3);
+        assert_eq!(store.total_calls(), 3);
+        assert!(store.warnings().is_empty());
+    }
+
+    #[test]
+    fn aggregated_events_spread_the_mean_over_their_calls() {
+        let mut store = PatternStore::default();
+        let mut e = ev(
+            CaptureSource::PgStatStatements,
+            T0,
+            "SELECT * FROM t WHERE a = $1",
+            0,
+        );
+        e.calls = 4;
+        e.duration = Duration::from_millis(40);
+        e.rows = Some(8);
+        store.record(&e);
+        let mut zero = e.clone();
+        zero.calls = 0;
+        store.record(&zero);
+        let p = only(&store);
+        assert_eq!(p.calls(), 4);
+        assert_eq!(p.total_time(), Duration::from_millis(40));
+        assert_eq!(p.latency.quantile_ns(0.99), 10_000_000);
+        assert_eq!(p.latency.quantile_ns(0.01), 10_000_000);
+        assert_eq!((p.rows, p.rows_calls), (8, 4));
+        assert_eq!(p.per_minute.minutes().map(|m| m.1).sum::<u64>(), 4);
+        assert_eq!(store.events(), 1);
+        assert_eq!(store.warnings().len(), 1, "the zero-call event is reported");
+    }
+
+    #[test]
+    fn sources_meet_in_one_fingerprint_namespace() {
+        let mut store = PatternStore::default();
+        store.record(&ev(
+            CaptureSource::PgStatStatements,
+            T0,
+            "SELECT name FROM users WHERE id = $1 AND org = $2",
+            1,
+        ));
+        store.record(&ev(
+            CaptureSource::PgLog,
+            T0,
+            "select name from users where id = 5 and org = 'x'",
+            1,
+        ));
+        store.record(&ev(
+            CaptureSource::JsonLines,
+            T0,
+            "SELECT name FROM users WHERE id = 9 AND org = 'y'",
+            1,
+        ));
+        // MySQL double-quoted strings are literals when the source is MySQL.
+        store.record(&ev(
+            CaptureSource::MysqlSlowLog,
+            T0,
+            "SELECT name FROM users WHERE id = 3 AND org = \"acme\"",
+            1,
+        ));
+        store.record(&ev(
+            CaptureSource::MysqlSlowLog,
+            T0,
+            "SELECT name FROM users WHERE id = 4 AND org = \"initech\"",
+            1,
+        ));
+        let p = only(&store);
+        assert_eq!(p.calls(), 5);
+        assert_eq!(p.sources.len(), 4);
+        assert_eq!(
+            p.fingerprint,
+            fingerprint("SELECT name FROM users WHERE id = 1 AND org = 'z'")
+        );
+    }
+
+    #[test]
+    fn examples_are_bounded_and_the_earliest_wins() {
+        let config = StoreConfig {
+            max_example_len: 44,
+            ..StoreConfig::default()
+        };
+        let mut store = PatternStore::new(config);
+        let long = "SELECT id FROM customers WHERE name = 'ééééééééééééééééééé'";
+        store.record(&ev(CaptureSource::Proxy, T0 + 10, long, 1));
+        let p = only(&store);
+        let example = p.example.as_deref().unwrap();
+        assert!(example.len() <= 44 && long.starts_with(example));
+        assert!(p.example_truncated);
+        // A cut example is not parsed: the normalized text is.
+        assert_eq!(p.parse_text(), "SELECT id FROM customers WHERE name = ?");
+        let shape = store.shape(p.fingerprint, None).unwrap();
+        assert_eq!(shape.tables, ["customers"]);
+
+        // An earlier sighting, recorded later, replaces the example.
+        store.record(&ev(
+            CaptureSource::Proxy,
+            T0,
+            "SELECT id FROM customers WHERE name = 'a'",
+            1,
+        ));
+        let p = only(&store);
+        assert_eq!(
+            p.example.as_deref(),
+            Some("SELECT id FROM customers WHERE name = 'a'")
+        );
+        assert!(!p.example_truncated);
+        assert_eq!(p.first_seen, T0);
+
+        store.strip_examples();
+        assert_eq!(only(&store).example, None);
+        store.record(&ev(
+            CaptureSource::Proxy,
+            T0 - 1,
+            "SELECT id FROM customers WHERE name = 'b'",
+            1,
+        ));
+        assert_eq!(
+            only(&store).example,
+            None,
+            "a stripped store keeps no examples"
+        );
+        let json = serde_json::to_string(&store).unwrap();
+        assert!(!json.contains("'a'") && !json.contains("'b'"), "{json}");
+    }
+
+    #[test]
+    fn eviction_drops_the_least_called_and_says_so() {
+        let config = StoreConfig {
+            max_patterns: 3,
+            ..StoreConfig::default()
+        };
+        let mut store = PatternStore::new(config);
+        for (table, calls) in [("a", 5), ("b", 1), ("c", 3)] {
+            for i in 0..calls {
+                store.record(&ev(
+                    CaptureSource::Proxy,
+                    T0 + i,
+                    &format!("SELECT * FROM {table}"),
+                    1,
+                ));
+            }
+        }
+        store.record(&ev(CaptureSource::Proxy, T0, "SELECT * FROM d", 1));
+        assert_eq!(store.len(), 3);
+        assert!(store.get(fingerprint("SELECT * FROM b")).is_none());
+        for kept in ["a", "c", "d"] {
+            assert!(
+                store
+                    .get(fingerprint(&format!("SELECT * FROM {kept}")))
+                    .is_some(),
+                "{kept}"
+            );
+        }
+        assert_eq!(store.evictions(), (1, 1));
+        let warnings = store.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("3-pattern bound"), "{warnings:?}");
+
+        // Merging past the bound evicts too.
+        let mut other = PatternStore::new(config);
+        for i in 0..10 {
+            other.record(&ev(CaptureSource::Proxy, T0 + i, "SELECT * FROM e", 1));
+        }
+        store.merge(&other);
+        assert_eq!(store.len(), 3);
+        assert!(store.get(fingerprint("SELECT * FROM e")).is_some());
+        assert!(store.get(fingerprint("SELECT * FROM d")).is_none());
+        assert_eq!(store.evictions(), (2, 2));
+    }
+
+    #[test]
+    fn error_codes_are_bounded() {
+        let config = StoreConfig {
+            max_error_codes: 3,
+            ..StoreConfig::default()
+        };
+        let mut store = PatternStore::new(config);
+        for code in ["23505", "23505", "40001", "57014", "42P01", "  "] {
+            let mut e = ev(CaptureSource::Proxy, T0, "INSERT INTO t VALUES (1)", 1);
+            e.error = Some(code.into());
+            store.record(&e);
+        }
+        let p = only(&store);
+        assert_eq!(p.errors, 6);
+        assert_eq!(
+            p.error_codes,
+            BTreeMap::from([
+                ("23505".to_owned(), 2),
+                ("40001".to_owned(), 1),
+                (OTHER_ERRORS.to_owned(), 3)
+            ])
+        );
+        let mut codes = BTreeMap::from([
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 5),
+            ("c".to_owned(), 2),
+            (OTHER_ERRORS.to_owned(), 1),
+        ]);
+        fold_errors(&mut codes, 3);
+        assert_eq!(
+            codes,
+            BTreeMap::from([
+                ("b".to_owned(), 5),
+                ("c".to_owned(), 2),
+                (OTHER_ERRORS.to_owned(), 2)
+            ])
+        );
+    }
+
+    #[test]
+    fn minute_ring() {
+        let mut r = MinuteRing::default();
+        assert!(r.add(100, 2, 3));
+        assert!(r.add(101, 1, 3));
+        assert!(r.add(99, 4, 3));
+        assert!(!r.add(98, 7, 3), "older than the window");
+        assert_eq!(
+            r.minutes().collect::<Vec<_>>(),
+            [(99, 4), (100, 2), (101, 1)]
+        );
+        assert!(r.add(103, 5, 3));
+        assert_eq!(
+            r.minutes().collect::<Vec<_>>(),
+            [(101, 1), (102, 0), (103, 5)]
+        );
+        assert!((r.rate(103, 3) - 2.0).abs() < 1e-12);
+        assert!(r.add(200, 1, 3));
+        assert_eq!(r.minutes().collect::<Vec<_>>(), [(200, 1)]);
+        // Advancing past a minute drops the leading empty minutes too.
+        let mut r = MinuteRing::default();
+        r.add(10, 1, 3);
+        r.add(12, 1, 3);
+        r.add(13, 1, 3);
+        assert_eq!(r.minutes().collect::<Vec<_>>(), [(12, 1), (13, 1)]);
+        assert_eq!(r.newest(), Some(13));
+    }
+
+    #[test]
+    fn structure_is_cached_per_schema_with_the_source_dialect() {
+        let mut store = PatternStore::default();
+        store.record(&ev(
+            CaptureSource::MysqlSlowLog,
+            T0,
+            "SELECT `o`.`total` FROM `orders` `o` WHERE `o`.`status` = 'paid'",
+            1,
+        ));
+        store.record(&ev(
+            CaptureSource::Proxy,
+            T0,
+            "SELECT total FROM orders JOIN customers ON customers.id = customer_id",
+            1,
+        ));
+        let mysql = fingerprint_as(
+            "SELECT `o`.`total` FROM `orders` `o` WHERE `o`.`status` = 'x'",
+            Flavor::Mysql,
+        );
+        let a = store.shape(mysql, None).unwrap();
+        assert_eq!(a.parsed_as, Some(Dialect::Mysql));
+        assert_eq!(a.tables, ["orders"]);
+        let b = store.shape(mysql, None).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "parsed once");
+
+        let join =
+            fingerprint("SELECT total FROM orders JOIN customers ON customers.id = customer_id");
+        let unresolved = store.shape(join, None).unwrap();
+        let mut schema = Schema::default();
+        for (name, cols) in [
+            ("orders", vec!["id", "customer_id", "total", "status"]),
+            ("customers", vec!["id"]),
+        ] {
+            schema.tables.push(Table {
+                name: name.into(),
+                columns: cols
+                    .iter()
+                    .map(|c| Column::new(*c, DataType::Integer))
+                    .collect(),
+                primary_key: vec!["id".into()],
+                ..Table::default()
+            });
+        }
+        let resolved = store.shape(join, Some(&schema)).unwrap();
+        assert!(
+            !Arc::ptr_eq(&unresolved, &resolved),
+            "a new schema parses again"
+        );
+        assert!(resolved.has_role("orders", "customer_id", crate::model::ColumnRole::JoinKey));
+        let again = store.shape(join, Some(&schema)).unwrap();
+        assert!(Arc::ptr_eq(&again, &resolved));
+        let all = store.shapes(Some(&schema));
+        assert_eq!(all.len(), 2);
+        assert!(
+            all.windows(2)
+                .all(|w| w[0].0.fingerprint < w[1].0.fingerprint)
+        );
+    }
+
+    #[test]
+    fn serde_round_trip_and_checks() {
+        let mut store = PatternStore::default();
+        for i in 0..20 {
+            let mut e = ev(
+                CaptureSource::Proxy,
+                T0 + i * 7_000_000,
+                &format!("SELECT * FROM t{} WHERE id = {i}", i % 3),
+                (i % 5) as u64,
+            );
+            e.rows = Some(i as u64);
+            if i % 7 == 0 {
+                e.error = Some("40P01".into());
+            }
+            store.record(&e);
+        }
+        let json = serde_json::to_string(&store).unwrap();
+        let back: PatternStore = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, store);
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            json,
+            "deterministic form"
+        );
+        assert_eq!(back.shapes(None).len(), 3);
+
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let first = value["patterns"][0].clone();
+        value["patterns"].as_array_mut().unwrap().push(first);
+        assert!(
+            serde_json::from_value::<PatternStore>(value.clone()).is_err(),
+            "duplicate"
+        );
+        value["version"] = 99.into();
+        assert!(
+            serde_json::from_value::<PatternStore>(value).is_err(),
+            "version"
+        );
+    }
+
+    fn shape_sql(shape: u8, literal: u32, text: &str) -> String {
+        match shape % 4 {
+            0 => format!("SELECT * FROM orders WHERE id = {literal}"),
+            1 => format!("UPDATE orders SET status = '{text}' WHERE id = {literal}"),
+            2 => format!(
+                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name = '{text}'"
+            ),
+            _ => format!("INSERT INTO audit (at, what) VALUES ({literal}, '{text}')"),
+        }
+    }
+
+    fn event() -> impl Strategy<Value = CaptureEvent> {
+        (
+            0u8..4,
+            any::<u32>(),
+            "[a-z]{0,6}",
+            0i64..(3 * 3_600_000_000),
+            0u64..50_000_000,
+            1u64..4,
+            prop::option::of(0u64..100),
+            prop::option::of(prop::sample::select(vec!["23505", "40001", "57014"])),
+            prop::sample::select(vec![
+                CaptureSource::Proxy,
+                CaptureSource::PgLog,
+                CaptureSource::PgStatStatements,
+                CaptureSource::JsonLines,
+            ]),
+        )
+            .prop_map(|(shape, lit, text, at, ns, calls, rows, error, source)| {
+                CaptureEvent {
+                    source,
+                    session: None,
+                    at: T0 + at,
+                    sql: shape_sql(shape, lit, &text),
+                    params: Vec::new(),
+                    duration: Duration::from_nanos(ns),
+                    rows,
+                    error: error.map(str::to_owned),
+                    calls,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn merging_parts_equals_recording_everything(
+            events in prop::collection::vec(event(), 0..120),
+            cuts in (0usize..120, 0usize..120),
+        ) {
+            let config = StoreConfig { rate_minutes: 30, ..StoreConfig::default() };
+            let (a, b) = (cuts.0.min(events.len()), cuts.1.min(events.len()));
+            let (lo, hi) = (a.min(b), a.max(b));
+            let parts = [&events[..lo], &events[lo..hi], &events[hi..]];
+            let stores: Vec<PatternStore> = parts
+                .iter()
+                .map(|part| {
+                    let mut s = PatternStore::new(config);
+                    s.record_all(part.iter());
+                    s
+                })
+                .collect();
+            let mut all = PatternStore::new(config);
+            all.record_all(events.iter());
+
+            // (a + b) + c
+            let mut left = stores[0].clone();
+            left.merge(&stores[1]);
+            left.merge(&stores[2]);
+            // c + (b + a)
+            let mut ba = stores[1].clone();
+            ba.merge(&stores[0]);
+            let mut right = stores[2].clone();
+            right.merge(&ba);
+
+            prop_assert!(left == all);
+            prop_assert!(right == all);
+            let json = serde_json::to_string(&all).unwrap();
+            prop_assert_eq!(serde_json::to_string(&right).unwrap(), json.clone());
+            let shipped: PatternStore = serde_json::from_str(&json).unwrap();
+            prop_assert!(shipped == all);
+        }
+    }
+}

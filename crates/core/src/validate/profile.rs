@@ -222,12 +222,32 @@ pub(super) fn check_hints(persona: &PersonaDefinition, schema: &Schema, r: &mut 
                 }
                 Produces::Literal => {
                     if let Generator::Choice(values) = &generator {
+                        let checks: Vec<(&str, Vec<String>)> = table
+                            .checks
+                            .iter()
+                            .flat_map(|c| {
+                                sql::in_lists(&c.expression)
+                                    .into_iter()
+                                    .filter(|(column, _)| column == col_name)
+                                    .map(move |(_, allowed)| (c.name.as_str(), allowed))
+                            })
+                            .collect();
                         for (value, _) in values {
                             if !literal_fits(value, ty) {
                                 r.error(
                                     &cp,
                                     format!("choice `{value}` does not fit column type {ty}"),
                                 );
+                            }
+                            for (check, allowed) in &checks {
+                                if !allowed.contains(value) {
+                                    r.error(
+                                        &cp,
+                                        format!(
+                                            "choice `{value}` is not allowed by check `{check}`"
+                                        ),
+                                    );
+                                }
                             }
                         }
                     }

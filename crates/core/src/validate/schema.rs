@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use super::{Report, label, sql, table_path};
-use crate::{ForeignKey, ForeignKeyAction, Index, IndexMethod, Schema, SortOrder, Table};
+use crate::{
+    DataType, DefaultValue, ForeignKey, ForeignKeyAction, Index, IndexMethod, Schema, SortOrder,
+    Table,
+};
 
 pub(super) fn check(schema: &Schema, r: &mut Report) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -100,6 +103,135 @@ fn columns(table: &Table, tp: &str, r: &mut Report) {
                 );
             }
         }
+        if let Some(default) = &col.default
+            && let Err(e) = default_fits(default, col.data_type)
+        {
+            r.error(&format!("{cp}.default"), e);
+        }
+    }
+    // Defaults a `col IN (…)` check refuses: every insert relying on them would fail.
+    for check in &table.checks {
+        for (column, allowed) in sql::in_lists(&check.expression) {
+            let Some((ci, col)) = table
+                .columns
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.name == column)
+            else {
+                continue;
+            };
+            let value = match &col.default {
+                Some(DefaultValue::Text(v) | DefaultValue::Number(v)) => v,
+                _ => continue,
+            };
+            if !allowed.contains(value) {
+                r.error(
+                    &format!("{tp}.columns[{}].default", label(&col.name, ci)),
+                    format!(
+                        "default `{value}` is not allowed by check `{}` ({column} IN ({}))",
+                        check.name,
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Whether a default can be stored in a column of type `ty` (by every dialect).
+fn default_fits(default: &DefaultValue, ty: DataType) -> Result<(), String> {
+    let text = matches!(
+        ty,
+        DataType::Text | DataType::Varchar(_) | DataType::Char(_)
+    );
+    let temporal = matches!(
+        ty,
+        DataType::Date | DataType::Time | DataType::Timestamp | DataType::TimestampTz
+    );
+    let too_long = |v: &str| match ty {
+        DataType::Varchar(n) | DataType::Char(n) if v.chars().count() > n as usize => {
+            Err(format!("default `{v}` is longer than {ty}"))
+        }
+        _ => Ok(()),
+    };
+    match default {
+        DefaultValue::Null | DefaultValue::Expression(_) => Ok(()),
+        DefaultValue::Bool(_) if ty == DataType::Boolean => Ok(()),
+        DefaultValue::Bool(b) => Err(format!(
+            "a boolean default ({b}) does not fit a {ty} column"
+        )),
+        DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate if temporal || text => Ok(()),
+        DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate => {
+            Err(format!("a current time default does not fit a {ty} column"))
+        }
+        DefaultValue::Number(n) if text => too_long(n),
+        DefaultValue::Number(n) => number_fits(n, ty),
+        DefaultValue::Text(t) if text => too_long(t),
+        DefaultValue::Text(t) => match ty {
+            DataType::SmallInt
+            | DataType::Integer
+            | DataType::BigInt
+            | DataType::Decimal { .. }
+            | DataType::Real
+            | DataType::Double => number_fits(t.trim(), ty),
+            DataType::Boolean => {
+                const WORDS: [&str; 10] = [
+                    "true", "false", "t", "f", "yes", "no", "on", "off", "1", "0",
+                ];
+                if WORDS.iter().any(|w| t.trim().eq_ignore_ascii_case(w)) {
+                    Ok(())
+                } else {
+                    Err(format!("default `{t}` is not a boolean"))
+                }
+            }
+            DataType::Uuid => {
+                let hex = t.chars().filter(char::is_ascii_hexdigit).count();
+                if t.len() == 36 && hex == 32 && t.chars().filter(|c| *c == '-').count() == 4 {
+                    Ok(())
+                } else {
+                    Err(format!("default `{t}` is not a UUID"))
+                }
+            }
+            DataType::Json => serde_json::from_str::<serde_json::Value>(t)
+                .map(|_| ())
+                .map_err(|e| format!("default `{t}` is not JSON: {e}")),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Whether the number `n` (as written) fits a numeric column of type `ty`.
+fn number_fits(n: &str, ty: DataType) -> Result<(), String> {
+    let Ok(value) = n.parse::<f64>() else {
+        return Err(format!("default `{n}` is not a number"));
+    };
+    let int_range = match ty {
+        DataType::SmallInt => Some((i128::from(i16::MIN), i128::from(i16::MAX))),
+        DataType::Integer => Some((i128::from(i32::MIN), i128::from(i32::MAX))),
+        DataType::BigInt => Some((i128::from(i64::MIN), i128::from(i64::MAX))),
+        _ => None,
+    };
+    if let Some((lo, hi)) = int_range {
+        return match n.parse::<i128>() {
+            Ok(v) if (lo..=hi).contains(&v) => Ok(()),
+            Ok(_) => Err(format!("default {n} is out of range for {ty}")),
+            Err(_) => Err(format!("default {n} is not an integer")),
+        };
+    }
+    match ty {
+        DataType::Decimal { precision, scale } => {
+            let digits = n.trim_start_matches('-').split('.').next().unwrap_or("");
+            let int_digits = digits.trim_start_matches('0').len();
+            if int_digits > usize::from(precision - scale) {
+                Err(format!("default {n} is out of range for {ty}"))
+            } else {
+                Ok(())
+            }
+        }
+        DataType::Real | DataType::Double if value.is_finite() => Ok(()),
+        _ => Err(format!(
+            "a numeric default ({n}) does not fit a {ty} column"
+        )),
     }
 }
 

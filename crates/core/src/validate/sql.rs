@@ -93,6 +93,59 @@ pub(crate) fn check_expression(
     Ok(r.issues)
 }
 
+/// The `col IN (literal, …)` conjuncts of a boolean expression: for each column, the values the
+/// expression allows (strings unquoted, numbers as written). Anything else is ignored.
+pub(crate) fn in_lists(sql: &str) -> Vec<(String, Vec<String>)> {
+    fn walk(e: &Expr, out: &mut Vec<(String, Vec<String>)>) {
+        match e {
+            Expr::Nested(inner) => walk(inner, out),
+            Expr::BinaryOp {
+                left,
+                op: sqlparser::ast::BinaryOperator::And,
+                right,
+            } => {
+                walk(left, out);
+                walk(right, out);
+            }
+            Expr::In {
+                expr,
+                target: InTarget::List(items),
+                negated: false,
+                ..
+            } => {
+                let Expr::Identifier(column) = expr.as_ref() else {
+                    return;
+                };
+                let values: Option<Vec<String>> = items
+                    .iter()
+                    .map(|item| match item {
+                        Expr::Value(v) => match &v.value {
+                            sqlparser::ast::Value::SingleQuotedString(s)
+                            | sqlparser::ast::Value::Number(s, _) => Some(s.clone()),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(values) = values {
+                    out.push((column.value.clone(), values));
+                }
+            }
+            _ => {}
+        }
+    }
+    let dialect = PostgreSqlDialect {};
+    let Ok(mut parser) = Parser::new(&dialect).try_with_sql(sql) else {
+        return Vec::new();
+    };
+    let Ok(expr) = parser.parse_expr() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    walk(&expr, &mut out);
+    out
+}
+
 /// A relation visible in a scope, under the name queries use for it.
 struct Source<'a> {
     name: String,
@@ -1185,6 +1238,34 @@ mod tests {
         let e = check_statement(&s, "SELECT 1; SELECT 2").unwrap_err();
         assert!(e.contains("exactly one statement, found 2"), "{e}");
         assert!(check_statement(&s, "").unwrap_err().contains("found 0"));
+    }
+
+    #[test]
+    fn in_lists_are_found_in_conjunctions_only() {
+        let cases: &[(&str, &[(&str, &[&str])])] = &[
+            ("status IN ('a', 'b')", &[("status", &["a", "b"])]),
+            (
+                "(q IN (0, 1, 2)) AND x > 0 AND k IN ('z')",
+                &[("q", &["0", "1", "2"]), ("k", &["z"])],
+            ),
+            ("status IN ('a') OR status IS NULL", &[]),
+            ("status NOT IN ('a')", &[]),
+            ("status IN ('a', lower('B'))", &[]),
+            ("not sql at all (", &[]),
+        ];
+        for (sql, want) in cases {
+            let got = in_lists(sql);
+            let want: Vec<(String, Vec<String>)> = want
+                .iter()
+                .map(|(c, vs)| {
+                    (
+                        (*c).to_owned(),
+                        vs.iter().map(|v| (*v).to_owned()).collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{sql}");
+        }
     }
 
     #[test]

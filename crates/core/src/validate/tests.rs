@@ -806,6 +806,58 @@ const CASES: &[Case] = &[
         "initial_schema.tables[customers].indexes[customers_email_key].predicate",
         "without UNIQUE",
     ),
+    (
+        "boolean default on an integer column",
+        |p| col(p, "orders", "customer_id").default = Some(DefaultValue::Bool(true)),
+        &[],
+        Severity::Error,
+        "initial_schema.tables[orders].columns[customer_id].default",
+        "a boolean default (true) does not fit a bigint column",
+    ),
+    (
+        "default longer than its varchar",
+        |p| col(p, "orders", "status").default = Some(DefaultValue::Text("x".repeat(17))),
+        &[],
+        Severity::Error,
+        "initial_schema.tables[orders].columns[status].default",
+        "is longer than varchar(16)",
+    ),
+    (
+        "default out of decimal range",
+        |p| col(p, "orders", "total").default = Some(DefaultValue::Number("12345678901".into())),
+        &[],
+        Severity::Error,
+        "initial_schema.tables[orders].columns[total].default",
+        "out of range for decimal(12,2)",
+    ),
+    (
+        "text default on a numeric column",
+        |p| col(p, "orders", "total").default = Some(DefaultValue::Text("free".into())),
+        &[],
+        Severity::Error,
+        "initial_schema.tables[orders].columns[total].default",
+        "default `free` is not a number",
+    ),
+    (
+        "default refused by an IN check",
+        |p| col(p, "orders", "status").default = Some(DefaultValue::Text("new".into())),
+        &[],
+        Severity::Error,
+        "initial_schema.tables[orders].columns[status].default",
+        "default `new` is not allowed by check `orders_total_check` (status IN (pending, paid))",
+    ),
+    (
+        "choice hint refused by an IN check",
+        |p| {
+            let h = p.data_hints.get_mut("orders").unwrap();
+            h.columns
+                .insert("status".into(), "choice(pending, shipped)".into());
+        },
+        &[],
+        Severity::Error,
+        "data_hints.orders.columns.status",
+        "choice `shipped` is not allowed by check `orders_total_check`",
+    ),
 ];
 
 #[test]

@@ -733,10 +733,11 @@ impl PgStatStatements {
 
     /// Read the view now: the entries, the reset epoch and eviction counter, and the server time.
     pub async fn read(&self) -> Result<PgStatReading, PgStatStatementsError> {
-        let at: i64 =
-            sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8")
-                .fetch_one(&self.pool)
-                .await?;
+        let at: i64 = sqlx::query_scalar(
+            "SELECT (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000000)::int8",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let (stats_reset, dealloc) = match &self.info {
             Some(sql) => {
                 let row = sqlx::query(AssertSqlSafe(sql.clone()))

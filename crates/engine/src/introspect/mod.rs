@@ -55,13 +55,7 @@ pub async fn introspect(db: &Database) -> Result<Schema, DbError> {
 pub async fn introspect_with_warnings(db: &Database) -> Result<Introspection, DbError> {
     match db {
         Database::Postgres(pool) => postgres::introspect(pool).await,
-        Database::Mysql(pool) => Ok(Introspection {
-            schema: mysql::introspect(pool).await?,
-            warnings: Vec::new(),
-        }),
-        Database::Sqlite(pool) => Ok(Introspection {
-            schema: sqlite::introspect(pool).await?,
-            warnings: Vec::new(),
-        }),
+        Database::Mysql(pool) => mysql::introspect_with_warnings(pool).await,
+        Database::Sqlite(pool) => sqlite::introspect_with_warnings(pool).await,
     }
 }

@@ -97,10 +97,6 @@ type StatisticsRow = (
 type ForeignKeyRow = (String, String, String, String, String, String, String);
 type CheckRow = (String, String, String, String);
 
-pub(super) async fn introspect(pool: &MySqlPool) -> Result<Schema, DbError> {
-    Ok(introspect_with_warnings(pool).await?.schema)
-}
-
 /// The schema, and what in it the model cannot represent exactly.
 pub(super) async fn introspect_with_warnings(pool: &MySqlPool) -> Result<Introspection, DbError> {
     let mut warnings = Vec::new();

@@ -53,14 +53,6 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use super::{Introspection, IntrospectionWarning};
 use crate::db::DbError;
 
-pub(super) async fn introspect(pool: &SqlitePool) -> Result<Schema, DbError> {
-    let Introspection { schema, warnings } = introspect_with_warnings(pool).await?;
-    for w in &warnings {
-        tracing::warn!("introspection: {w}");
-    }
-    Ok(schema)
-}
-
 /// The schema, and what in it the model cannot represent exactly.
 pub(super) async fn introspect_with_warnings(pool: &SqlitePool) -> Result<Introspection, DbError> {
     let mut tx = pool.begin().await?;

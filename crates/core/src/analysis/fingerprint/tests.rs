@@ -517,27 +517,30 @@ proptest! {
 
 /// A long fuzzing run on a proptest engine: arbitrary strings and byte-level mutations of
 /// real statements, checking that nothing panics, that the fingerprint is the hash of the
-/// normalized text, and that the output stays proportionate to the input.
-/// `FINGERPRINT_FUZZ_CASES=200000 cargo test -p persona-core --release fuzz_ -- --ignored`
+/// normalized text, and that the output stays proportionate to the input. Runs batches of
+/// `FINGERPRINT_FUZZ_CASES` (default 200,000) until `FINGERPRINT_FUZZ_SECS` have passed:
+/// `FINGERPRINT_FUZZ_SECS=300 cargo test -p persona-core --release fuzz_ -- --ignored --nocapture`
 #[test]
 #[ignore = "long-running fuzzing; run on demand"]
 fn fuzz_mutated_statements() {
-    let cases = std::env::var("FINGERPRINT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let cases = u32::try_from(env("FINGERPRINT_FUZZ_CASES", 200_000)).unwrap_or(u32::MAX);
+    let budget = std::time::Duration::from_secs(env("FINGERPRINT_FUZZ_SECS", 0));
     let corpus: Vec<&str> = SAME.iter().flat_map(|g| g.iter().copied()).collect();
-    let pieces = ["'", "\"", "`", "$", "$$", "$a$", "?", ":", "::", "%s", "/*", "*/", "/*!", "--", "#", "\n", "(", ")", "[", "]", ",", ".", "...", "-", "E'", "\\", "VALUES", "IN", "IS", "NOT", "NULL", "\u{e9}"];
-    let mutation = (
+    let pieces = [
+        "'", "\"", "`", "$", "$$", "$a$", "?", ":", "::", "%s", "/*", "*/", "/*!", "--", "#", "\n", "(", ")", "[",
+        "]", ",", ".", "...", "-", "E'", "\\", "VALUES", "IN", "IS", "NOT", "NULL", "ARRAY", "\u{e9}",
+    ];
+    let mutated = (
         prop::sample::select(corpus),
         prop::collection::vec((any::<prop::sample::Index>(), 0usize..4, prop::sample::select(pieces.to_vec())), 1..8),
-    );
-    let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
-    let mut runner = proptest::test_runner::TestRunner::new(config);
-    runner
-        .run(&mutation, |(base, edits)| {
+    )
+        .prop_map(|(base, edits)| {
             let mut sql = base.to_owned();
             for (at, op, piece) in edits {
                 let bounds: Vec<usize> = (0..=sql.len()).filter(|&i| sql.is_char_boundary(i)).collect();
-                let i = bounds[at.index(bounds.len())];
-                let j = bounds[(at.index(bounds.len()) + 1).min(bounds.len() - 1)];
+                let k = at.index(bounds.len());
+                let (i, j) = (bounds[k], bounds[(k + 1).min(bounds.len() - 1)]);
                 match op {
                     0 => sql.insert_str(i, piece),
                     1 => sql.replace_range(i..j, ""),
@@ -545,12 +548,28 @@ fn fuzz_mutated_statements() {
                     _ => sql.truncate(i),
                 }
             }
-            for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
-                let text = normalize_as(&sql, flavor);
-                prop_assert_eq!(fingerprint_as(&sql, flavor), Fingerprint::of_normalized(&text));
-                prop_assert!(text.len() <= 8 * sql.len() + 16, "{} -> {}", sql, text);
-            }
-            Ok(())
-        })
-        .expect("no failure");
+            sql
+        });
+    let input = prop_oneof![mutated, any::<String>(), "[-'\"`$?:%@#/*()\\[\\],;.\\\\eExXnN_a-z0-9 \n]{0,200}"];
+    let started = std::time::Instant::now();
+    let mut total = 0u64;
+    loop {
+        let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        runner
+            .run(&input, |sql| {
+                for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
+                    let text = normalize_as(&sql, flavor);
+                    prop_assert_eq!(fingerprint_as(&sql, flavor), Fingerprint::of_normalized(&text));
+                    prop_assert!(text.len() <= 8 * sql.len() + 16, "{} -> {}", sql, text);
+                }
+                Ok(())
+            })
+            .expect("no failure");
+        total += u64::from(cases);
+        if started.elapsed() >= budget {
+            break;
+        }
+    }
+    eprintln!("fuzzed {total} inputs (x3 flavors) in {:.0?} without a failure", started.elapsed());
 }

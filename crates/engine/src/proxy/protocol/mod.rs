@@ -95,14 +95,12 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// `bytes` as text: lossy UTF-8, cut to at most `max` bytes on a character boundary, with `…`
-/// appended when something was cut.
+/// `bytes` as text: lossy UTF-8, at most `max` bytes (cut on a character boundary), with `…`
+/// appended when something was cut. Invalid bytes become U+FFFD, which is longer than the
+/// byte it replaces, so the bound is applied to the text, not only to the input.
 pub fn lossy_text(bytes: &[u8], max: usize) -> String {
-    let (head, cut) = if bytes.len() > max {
-        (&bytes[..max], true)
-    } else {
-        (bytes, false)
-    };
+    let mut cut = bytes.len() > max;
+    let head = &bytes[..bytes.len().min(max)];
     let mut s = match std::str::from_utf8(head) {
         Ok(s) => s.to_owned(),
         // A character split by the cut is not an encoding error: drop its head.
@@ -111,6 +109,14 @@ pub fn lossy_text(bytes: &[u8], max: usize) -> String {
         }
         Err(_) => String::from_utf8_lossy(head).into_owned(),
     };
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        cut = true;
+    }
     if cut {
         s.push('…');
     }
@@ -145,6 +151,8 @@ mod tests {
         // "é" is two bytes; a cut in its middle drops it whole.
         assert_eq!(lossy_text("aé".as_bytes(), 2), "a…");
         assert_eq!(lossy_text(b"a\xffb", 10), "a\u{fffd}b");
+        // Replacement characters count against the budget (found by the fuzz test).
+        assert_eq!(lossy_text(b"\xff\xff\xff", 4), "\u{fffd}…");
     }
 }
 
