@@ -1,22 +1,18 @@
-//! The `persona` binary: command-line interface (and, later, the desktop app).
+//! The `persona` binary: the desktop app (no arguments, or `persona gui`) and the command-line
+//! interface.
 
 mod cli;
 
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{CommandFactory, Parser};
 
-use cli::args::Cli;
+use cli::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let cli = Cli::parse();
-    let Some(command) = cli.command else {
-        // A later issue opens the desktop app here; until then, the help.
-        return match Cli::command().print_help() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(_) => ExitCode::FAILURE,
-        };
-    };
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -27,11 +23,41 @@ fn main() -> ExitCode {
             return cli::error::report(&anyhow::Error::new(e).context("starting the runtime"));
         }
     };
-    let context = cli::Context::new(cli.registry);
-    match runtime.block_on(cli::run(&context, command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => cli::error::report(&e),
+    if cli.command.is_none() && !has_display() {
+        // A terminal without a desktop (a server, CI): the help is the useful answer.
+        eprintln!("no display found (DISPLAY / WAYLAND_DISPLAY unset); showing the help\n");
+        return match Cli::command().print_help() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
     }
+    match cli.command {
+        None | Some(Command::Gui) => {
+            match persona_studio::gui::run(&runtime, cli.registry, started) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => cli::error::report(
+                    &anyhow::anyhow!("{e}").context("opening the desktop window"),
+                ),
+            }
+        }
+        Some(command) => {
+            let context = cli::Context::new(cli.registry);
+            match runtime.block_on(cli::run(&context, command)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => cli::error::report(&e),
+            }
+        }
+    }
+}
+
+/// Whether a window can be opened (on Linux and the BSDs: an X11 or Wayland display is set).
+fn has_display() -> bool {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        return true;
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
 }
 
 /// Diagnostics on stderr, `warn` and above unless `RUST_LOG` says otherwise.

@@ -19,10 +19,17 @@ fn fingerprinting(c: &mut Criterion) {
     group.sample_size(30);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("persona_fingerprint", |b| {
-        b.iter(|| sqls.iter().fold(0u64, |acc, s| acc ^ fingerprint(black_box(s)).as_u64()));
+        b.iter(|| {
+            sqls.iter()
+                .fold(0u64, |acc, s| acc ^ fingerprint(black_box(s)).as_u64())
+        });
     });
     group.bench_function("persona_normalize", |b| {
-        b.iter(|| sqls.iter().map(|s| normalize(black_box(s)).len()).sum::<usize>());
+        b.iter(|| {
+            sqls.iter()
+                .map(|s| normalize(black_box(s)).len())
+                .sum::<usize>()
+        });
     });
     #[cfg(feature = "baseline")]
     group.bench_function("pg_query_fingerprint", |b| {

@@ -35,7 +35,11 @@ impl Rng {
 
     fn id(&mut self) -> u64 {
         // Mostly small ids, sometimes large ones: literals of varying length.
-        if self.range(0, 3) == 0 { self.range(1, 9_999_999_999) } else { self.range(1, 99_999) }
+        if self.range(0, 3) == 0 {
+            self.range(1, 9_999_999_999)
+        } else {
+            self.range(1, 99_999)
+        }
     }
 
     fn price(&mut self) -> String {
@@ -54,14 +58,28 @@ impl Rng {
     }
 
     fn word(&mut self) -> &'static str {
-        self.pick(&["red", "blue", "acme", "globex", "initech", "umbrella", "hooli", "soylent"])
+        self.pick(&[
+            "red", "blue", "acme", "globex", "initech", "umbrella", "hooli", "soylent",
+        ])
     }
 
     /// A string literal's content, sometimes with a quote that must be doubled.
     fn text(&mut self) -> String {
-        let words = ["great", "product", "O''Brien", "it''s", "fast shipping", "née", "5/5", "100%"];
+        let words = [
+            "great",
+            "product",
+            "O''Brien",
+            "it''s",
+            "fast shipping",
+            "née",
+            "5/5",
+            "100%",
+        ];
         let n = self.range(1, 8);
-        (0..n).map(|_| self.pick(&words)).collect::<Vec<_>>().join(" ")
+        (0..n)
+            .map(|_| self.pick(&words))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn hex(&mut self) -> String {
@@ -69,7 +87,14 @@ impl Rng {
     }
 
     fn status(&mut self) -> &'static str {
-        self.pick(&["pending", "paid", "shipped", "delivered", "cancelled", "refunded"])
+        self.pick(&[
+            "pending",
+            "paid",
+            "shipped",
+            "delivered",
+            "cancelled",
+            "refunded",
+        ])
     }
 
     fn ids(&mut self, max: u64) -> String {
@@ -91,8 +116,21 @@ pub type Shape = fn(&mut Rng, &mut String);
 /// The shapes of the stream; every statement one of them writes has the same shape.
 pub const SHAPES: &[Shape] = &[
     |r, s| _ = write!(s, "SELECT * FROM users WHERE id = {}", r.id()),
-    |r, s| _ = write!(s, "SELECT id, email, name FROM users WHERE email = '{}{}@example.com'", r.word(), r.id()),
-    |r, s| _ = write!(s, "SELECT * FROM products WHERE sku = 'SKU-{}' AND active = true", r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT id, email, name FROM users WHERE email = '{}{}@example.com'",
+            r.word(),
+            r.id()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM products WHERE sku = 'SKU-{}' AND active = true",
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -101,8 +139,21 @@ pub const SHAPES: &[Shape] = &[
             r.range(5, 100)
         );
     },
-    |r, s| _ = write!(s, "SELECT * FROM orders WHERE customer_id = {} ORDER BY created_at DESC LIMIT 20", r.id()),
-    |r, s| _ = write!(s, "SELECT count(*) FROM orders WHERE status = '{}' AND created_at > '{}'", r.status(), r.ts()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM orders WHERE customer_id = {} ORDER BY created_at DESC LIMIT 20",
+            r.id()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT count(*) FROM orders WHERE status = '{}' AND created_at > '{}'",
+            r.status(),
+            r.ts()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -117,9 +168,21 @@ pub const SHAPES: &[Shape] = &[
             r.ids(30)
         );
     },
-    |r, s| _ = write!(s, "SELECT * FROM sessions WHERE token = '{}' AND expires_at > now()", r.hex()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM sessions WHERE token = '{}' AND expires_at > now()",
+            r.hex()
+        );
+    },
     |r, s| _ = write!(s, "SELECT id FROM products WHERE id IN ({})", r.ids(100)),
-    |r, s| _ = write!(s, "SELECT * FROM order_items WHERE order_id IN ({}) ORDER BY order_id, id", r.ids(20)),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM order_items WHERE order_id IN ({}) ORDER BY order_id, id",
+            r.ids(20)
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -130,7 +193,13 @@ pub const SHAPES: &[Shape] = &[
             r.range(0, 500)
         );
     },
-    |r, s| _ = write!(s, "SELECT p.*, u.name FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = {}", r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT p.*, u.name FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = {}",
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -147,7 +216,13 @@ pub const SHAPES: &[Shape] = &[
             r.id()
         );
     },
-    |r, s| _ = write!(s, "SELECT f.followee_id FROM follows f WHERE f.follower_id = {}", r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT f.followee_id FROM follows f WHERE f.follower_id = {}",
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -166,7 +241,13 @@ pub const SHAPES: &[Shape] = &[
             r.ts()
         );
     },
-    |r, s| _ = write!(s, "SELECT * FROM readings WHERE device_id = {} ORDER BY recorded_at DESC LIMIT 1", r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM readings WHERE device_id = {} ORDER BY recorded_at DESC LIMIT 1",
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -174,7 +255,13 @@ pub const SHAPES: &[Shape] = &[
             r.word()
         );
     },
-    |r, s| _ = write!(s, "SELECT id FROM products WHERE attributes @> '{{\"brand\": \"{}\"}}'::jsonb", r.word()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT id FROM products WHERE attributes @> '{{\"brand\": \"{}\"}}'::jsonb",
+            r.word()
+        );
+    },
     |_, s| s.push_str("SELECT name FROM categories WHERE parent_id IS NULL ORDER BY name"),
     |r, s| {
         _ = write!(
@@ -184,8 +271,21 @@ pub const SHAPES: &[Shape] = &[
             r.ts()
         );
     },
-    |r, s| _ = write!(s, "SELECT * FROM users WHERE lower(email) = lower('{}{}@Example.com')", r.word(), r.id()),
-    |r, s| _ = write!(s, "SELECT id FROM users WHERE name ILIKE '{}%' LIMIT 10", r.word()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM users WHERE lower(email) = lower('{}{}@Example.com')",
+            r.word(),
+            r.id()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT id FROM users WHERE name ILIKE '{}%' LIMIT 10",
+            r.word()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -194,7 +294,13 @@ pub const SHAPES: &[Shape] = &[
             r.range(1, 120)
         );
     },
-    |r, s| _ = write!(s, "SELECT balance FROM accounts WHERE id = {} FOR UPDATE", r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT balance FROM accounts WHERE id = {} FOR UPDATE",
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -202,7 +308,14 @@ pub const SHAPES: &[Shape] = &[
             r.word()
         );
     },
-    |r, s| _ = write!(s, "SELECT id, amount FROM payments WHERE order_id = {} AND amount > {}", r.id(), r.price()),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT id, amount FROM payments WHERE order_id = {} AND amount > {}",
+            r.id(),
+            r.price()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -217,7 +330,13 @@ pub const SHAPES: &[Shape] = &[
         let order = r.id();
         for i in 0..r.range(1, 12) {
             let sep = if i == 0 { "" } else { ", " };
-            _ = write!(s, "{sep}({order}, {}, {}, {})", r.id(), r.range(1, 5), r.price());
+            _ = write!(
+                s,
+                "{sep}({order}, {}, {}, {})",
+                r.id(),
+                r.range(1, 5),
+                r.price()
+            );
         }
     },
     |r, s| {
@@ -225,10 +344,24 @@ pub const SHAPES: &[Shape] = &[
         for i in 0..r.range(1, 50) {
             let sep = if i == 0 { "" } else { ", " };
             let value = r.range(0, 10_000) as i64 - 5_000;
-            _ = write!(s, "{sep}({}, {}, {value}.{}, '{}')", r.id(), r.range(1, 8), r.range(0, 9), r.ts());
+            _ = write!(
+                s,
+                "{sep}({}, {}, {value}.{}, '{}')",
+                r.id(),
+                r.range(1, 8),
+                r.range(0, 9),
+                r.ts()
+            );
         }
     },
-    |r, s| _ = write!(s, "INSERT INTO likes (user_id, post_id) VALUES ({}, {}) ON CONFLICT DO NOTHING", r.id(), r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "INSERT INTO likes (user_id, post_id) VALUES ({}, {}) ON CONFLICT DO NOTHING",
+            r.id(),
+            r.id()
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -242,20 +375,71 @@ pub const SHAPES: &[Shape] = &[
         s.push_str("INSERT INTO audit_log (actor_id, action, target, at) VALUES ");
         for i in 0..r.range(1, 5) {
             let sep = if i == 0 { "" } else { ", " };
-            _ = write!(s, "{sep}({}, '{}', 'order:{}', now())", r.id(), r.status(), r.id());
+            _ = write!(
+                s,
+                "{sep}({}, '{}', 'order:{}', now())",
+                r.id(),
+                r.status(),
+                r.id()
+            );
         }
     },
-    |r, s| _ = write!(s, "UPDATE users SET last_login_at = now() WHERE id = {}", r.id()),
-    |r, s| _ = write!(s, "UPDATE products SET price = {}, updated_at = now() WHERE id = {}", r.price(), r.id()),
+    |r, s| {
+        _ = write!(
+            s,
+            "UPDATE users SET last_login_at = now() WHERE id = {}",
+            r.id()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "UPDATE products SET price = {}, updated_at = now() WHERE id = {}",
+            r.price(),
+            r.id()
+        );
+    },
     |r, s| {
         let n = r.range(1, 5);
-        _ = write!(s, "UPDATE inventory SET quantity = quantity - {n} WHERE product_id = {} AND quantity >= {n}", r.id());
+        _ = write!(
+            s,
+            "UPDATE inventory SET quantity = quantity - {n} WHERE product_id = {} AND quantity >= {n}",
+            r.id()
+        );
     },
-    |r, s| _ = write!(s, "UPDATE orders SET status = '{}' WHERE id IN ({})", r.status(), r.ids(10)),
-    |r, s| _ = write!(s, "UPDATE accounts SET balance = balance + -{} WHERE id = {}", r.price(), r.id()),
-    |r, s| _ = write!(s, "UPDATE sessions SET expires_at = '{}' WHERE token = '{}'", r.ts(), r.hex()),
+    |r, s| {
+        _ = write!(
+            s,
+            "UPDATE orders SET status = '{}' WHERE id IN ({})",
+            r.status(),
+            r.ids(10)
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "UPDATE accounts SET balance = balance + -{} WHERE id = {}",
+            r.price(),
+            r.id()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "UPDATE sessions SET expires_at = '{}' WHERE token = '{}'",
+            r.ts(),
+            r.hex()
+        );
+    },
     |r, s| _ = write!(s, "DELETE FROM sessions WHERE expires_at < '{}'", r.ts()),
-    |r, s| _ = write!(s, "DELETE FROM cart_items WHERE cart_id = {} AND product_id IN ({})", r.id(), r.ids(8)),
+    |r, s| {
+        _ = write!(
+            s,
+            "DELETE FROM cart_items WHERE cart_id = {} AND product_id IN ({})",
+            r.id(),
+            r.ids(8)
+        );
+    },
     |r, s| {
         _ = write!(
             s,
@@ -275,8 +459,20 @@ pub const SHAPES: &[Shape] = &[
             r.id()
         );
     },
-    |r, s| _ = write!(s, "SELECT id FROM posts WHERE tags && ARRAY[{}]::text[]", r.statuses()),
-    |r, s| _ = write!(s, "SELECT * FROM users WHERE id = ANY('{{{}}}'::bigint[])", r.ids(5).replace(' ', "")),
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT id FROM posts WHERE tags && ARRAY[{}]::text[]",
+            r.statuses()
+        );
+    },
+    |r, s| {
+        _ = write!(
+            s,
+            "SELECT * FROM users WHERE id = ANY('{{{}}}'::bigint[])",
+            r.ids(5).replace(' ', "")
+        );
+    },
     |r, s| _ = write!(s, "SELECT set_config('app.tenant', '{}', false)", r.word()),
     |r, s| {
         _ = write!(
@@ -326,7 +522,11 @@ mod tests {
         let mut distinct: Vec<_> = by_shape.values().collect();
         distinct.sort();
         distinct.dedup();
-        assert_eq!(distinct.len(), SHAPES.len(), "two shapes share a fingerprint");
+        assert_eq!(
+            distinct.len(),
+            SHAPES.len(),
+            "two shapes share a fingerprint"
+        );
     }
 
     #[test]
@@ -336,6 +536,11 @@ mod tests {
         unique.sort();
         unique.dedup();
         // Only the literal-free shape repeats verbatim.
-        assert!(unique.len() > sqls.len() * 9 / 10, "{} unique of {}", unique.len(), sqls.len());
+        assert!(
+            unique.len() > sqls.len() * 9 / 10,
+            "{} unique of {}",
+            unique.len(),
+            sqls.len()
+        );
     }
 }

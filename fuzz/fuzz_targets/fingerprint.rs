@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let sql = String::from_utf8_lossy(data);
     for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
         let text = normalize_as(&sql, flavor);
-        assert_eq!(fingerprint_as(&sql, flavor), Fingerprint::of_normalized(&text));
+        assert_eq!(
+            fingerprint_as(&sql, flavor),
+            Fingerprint::of_normalized(&text)
+        );
         assert!(text.len() <= 8 * sql.len() + 16, "{sql:?} -> {text:?}");
     }
 });

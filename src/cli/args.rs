@@ -9,6 +9,7 @@ const ABOUT: &str = "Persona Studio: application personas, their schemas, and sa
 
 const EXAMPLES: &str = "\
 Examples:
+  persona                      (opens the desktop app; same as `persona gui`)
   persona template list
   persona persona create --from-template ecommerce --name shop
   persona persona show shop
@@ -37,6 +38,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop app (the default when no command is given)
+    Gui,
     /// Browse and check persona templates (the built-in ones ship in templates/)
     #[command(subcommand, after_help = TEMPLATE_EXAMPLES)]
     Template(TemplateCommand),

@@ -42,5 +42,6 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Persona(command) => persona::run(context, command).await,
         Command::Provision(args) => provision::run(context, args).await,
         Command::Introspect(args) => introspect::run(context, args).await,
+        Command::Gui => unreachable!("main opens the desktop app before running commands"),
     }
 }

@@ -56,6 +56,10 @@ pub struct ProxyArgs {
     /// counted), never the application's traffic
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub queue: usize,
+    /// Threads serving sessions, each with a single-threaded runtime (default: a quarter of the
+    /// CPUs, at least 1; 0 serves them on the main runtime)
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Log the counters every this many seconds (0: only at exit)
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub stats_interval: u64,
@@ -66,6 +70,9 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let upstream: Upstream = args.upstream.parse()?;
     let mut config = ProxyConfig::new(args.listen, upstream.clone());
     config.max_connections = args.max_connections;
+    if let Some(workers) = args.workers {
+        config.workers = workers;
+    }
     if let Some(max) = args.max_message_bytes {
         config.max_message_bytes = max;
     }
@@ -224,6 +231,9 @@ pub struct BenchProxyArgs {
     /// Keep the scratch database
     #[arg(long)]
     pub keep_database: bool,
+    /// The proxy's worker threads (see `persona proxy --workers`)
+    #[arg(long, value_name = "N")]
+    pub proxy_workers: Option<usize>,
 }
 
 /// Run the benchmark and print the report.
@@ -242,18 +252,19 @@ pub async fn run_bench(args: BenchProxyArgs) -> anyhow::Result<()> {
     config.duration = Duration::from_secs(args.duration.max(1));
     config.latency_duration = Duration::from_secs(args.latency_duration);
     config.scale = args.scale.max(1);
-    config.protocol = match args.protocol {
+    config.protocol.clear();
+    config.protocol.push_str(match args.protocol {
         QueryMode::Simple => "simple",
         QueryMode::Extended => "extended",
         QueryMode::Prepared => "prepared",
-    }
-    .to_owned();
+    });
     config.rounds = args.rounds;
     config.write_mix = !args.no_write_mix;
     config.idle_clients = args.idle_clients;
     config.pgbouncer = args.pgbouncer;
     config.pgbench = args.pgbench;
     config.keep_database = args.keep_database;
+    config.proxy_workers = args.proxy_workers;
     let report = bench::run(&config, &|step| eprintln!("bench: {step}")).await?;
     print!("{report}");
     Ok(())

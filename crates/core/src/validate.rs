@@ -13,12 +13,12 @@ mod sql;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Dialect, PersonaDefinition, Schema, Table};
 
 /// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Works, but a DBA would object (an unindexed foreign key, a redundant index, …).
@@ -37,7 +37,7 @@ impl fmt::Display for Severity {
 }
 
 /// One thing wrong with a persona.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// The field, e.g. `initial_schema.tables[orders].foreign_keys[orders_customer_id_fkey]`.
     pub path: String,

@@ -53,10 +53,15 @@ impl Database {
     ///
     /// A SQLite file is created if it does not exist; foreign keys are enforced.
     pub async fn connect(url: &str) -> Result<Database, DbError> {
-        let dialect =
-            Dialect::from_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
-        let invalid = |source| DbError::InvalidUrl { url: redact(url), source };
-        let connect = |source| DbError::Connect { url: redact(url), source };
+        let dialect = Dialect::from_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
+        let invalid = |source| DbError::InvalidUrl {
+            url: redact(url),
+            source,
+        };
+        let connect = |source| DbError::Connect {
+            url: redact(url),
+            source,
+        };
         let timeout = Duration::from_secs(10);
         Ok(match dialect {
             Dialect::Postgres => {
@@ -72,10 +77,9 @@ impl Database {
                 )
             }
             Dialect::Mysql => {
-                let url = url.strip_prefix("mariadb:").map_or_else(
-                    || url.to_owned(),
-                    |rest| format!("mysql:{rest}"),
-                );
+                let url = url
+                    .strip_prefix("mariadb:")
+                    .map_or_else(|| url.to_owned(), |rest| format!("mysql:{rest}"));
                 let opts = MySqlConnectOptions::from_str(&url).map_err(invalid)?;
                 probe(&opts).await.map_err(connect)?;
                 Database::Mysql(
@@ -116,11 +120,26 @@ impl Database {
     /// Run one statement that returns no rows (DDL, most DML).
     pub async fn execute(&self, statement: &str) -> Result<u64, DbError> {
         let sql = AssertSqlSafe(statement.to_owned());
-        let wrap = |source| DbError::Statement { statement: statement.to_owned(), source };
+        let wrap = |source| DbError::Statement {
+            statement: statement.to_owned(),
+            source,
+        };
         Ok(match self {
-            Database::Postgres(pool) => pool.execute(sqlx::raw_sql(sql)).await.map_err(wrap)?.rows_affected(),
-            Database::Mysql(pool) => pool.execute(sqlx::raw_sql(sql)).await.map_err(wrap)?.rows_affected(),
-            Database::Sqlite(pool) => pool.execute(sqlx::raw_sql(sql)).await.map_err(wrap)?.rows_affected(),
+            Database::Postgres(pool) => pool
+                .execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(wrap)?
+                .rows_affected(),
+            Database::Mysql(pool) => pool
+                .execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(wrap)?
+                .rows_affected(),
+            Database::Sqlite(pool) => pool
+                .execute(sqlx::raw_sql(sql))
+                .await
+                .map_err(wrap)?
+                .rows_affected(),
         })
     }
 
@@ -167,16 +186,25 @@ mod tests {
 
     #[test]
     fn redact_hides_only_the_password() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("mysql://root:@127.0.0.1"), "mysql://root:***@127.0.0.1");
+        assert_eq!(
+            redact("mysql://root:@127.0.0.1"),
+            "mysql://root:***@127.0.0.1"
+        );
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
     }
 
     #[tokio::test]
     async fn unknown_scheme_is_a_clear_error() {
         let err = Database::connect("oracle://x").await.unwrap_err();
-        assert!(err.to_string().contains("unsupported database URL"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported database URL"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -186,7 +214,10 @@ mod tests {
         let db = Database::connect(&url).await.unwrap();
         assert_eq!(db.dialect(), Dialect::Sqlite);
         db.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
-        assert_eq!(db.execute("INSERT INTO t VALUES (1), (2)").await.unwrap(), 2);
+        assert_eq!(
+            db.execute("INSERT INTO t VALUES (1), (2)").await.unwrap(),
+            2
+        );
         let err = db.execute("SELEC 1").await.unwrap_err();
         assert!(err.to_string().contains("SELEC 1"), "{err}");
     }

@@ -3,6 +3,7 @@
 //! drives lives in `persona-core`.
 
 pub mod capture;
+pub mod control_plane;
 pub mod db;
 pub mod introspect;
 pub mod provision;

@@ -23,12 +23,22 @@ impl TestDb {
     /// URL is not configured. Panics when `PERSONA_REQUIRE_SERVERS=1` and the URL is unset, or
     /// when the server cannot be reached.
     pub async fn new(dialect: Dialect) -> Option<TestDb> {
-        let name = format!("{TEST_DB_PREFIX}{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let name = format!(
+            "{TEST_DB_PREFIX}{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         if dialect == Dialect::Sqlite {
             let path = std::env::temp_dir().join(format!("{name}.db"));
             let url = format!("sqlite://{}", path.display());
-            let db = Database::connect(&url).await.expect("open a temporary SQLite database");
-            return Some(TestDb { db, url, name: path.display().to_string(), admin_url: None });
+            let db = Database::connect(&url)
+                .await
+                .expect("open a temporary SQLite database");
+            return Some(TestDb {
+                db,
+                url,
+                name: path.display().to_string(),
+                admin_url: None,
+            });
         }
         let var = match dialect {
             Dialect::Postgres => "PERSONA_TEST_PG_URL",
@@ -52,8 +62,15 @@ impl TestDb {
             .expect("create a test database");
         admin.close().await;
         let url = with_database(&admin_url, &name);
-        let db = Database::connect(&url).await.expect("connect to the test database");
-        Some(TestDb { db, url, name, admin_url: Some(admin_url) })
+        let db = Database::connect(&url)
+            .await
+            .expect("connect to the test database");
+        Some(TestDb {
+            db,
+            url,
+            name,
+            admin_url: Some(admin_url),
+        })
     }
 
     /// Close the pool and drop the database.
@@ -78,16 +95,16 @@ impl TestDb {
 /// `shared/datasets` folder beside the repository. `None` (with the reason printed) when absent.
 pub fn datasets_dir() -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("PERSONA_DATASETS").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/datasets")
-        },
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"),
         std::path::PathBuf::from,
     );
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: sample datasets not found at {} (set PERSONA_DATASETS)", dir.display());
+        eprintln!(
+            "skipped: sample datasets not found at {} (set PERSONA_DATASETS)",
+            dir.display()
+        );
         None
     }
 }
@@ -106,9 +123,13 @@ async fn drop_database(admin_url: &str, name: &str) -> Result<(), DbError> {
 
 /// `url` with its database name replaced by `name` (query string kept).
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -123,8 +144,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://p@h:1/test", "x"), "postgres://p@h:1/x");
-        assert_eq!(with_database("mysql://root@h:3306", "x"), "mysql://root@h:3306/x");
+        assert_eq!(
+            with_database("postgres://p@h:1/test", "x"),
+            "postgres://p@h:1/x"
+        );
+        assert_eq!(
+            with_database("mysql://root@h:3306", "x"),
+            "mysql://root@h:3306/x"
+        );
         assert_eq!(
             with_database("postgres://p@h/test?sslmode=disable", "x"),
             "postgres://p@h/x?sslmode=disable"

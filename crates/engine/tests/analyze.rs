@@ -9,12 +9,17 @@ use std::collections::BTreeMap;
 
 use persona_core::Dialect;
 use persona_core::analysis::fingerprint::{Fingerprint, Flavor, fingerprint_as};
+use persona_core::analysis::rules::ItemKind;
+use persona_core::analysis::snapshot::{AnalysisConfig, RuleInput, snapshot};
+use persona_core::analysis::store::{PatternStore, StoreConfig};
+use persona_core::analysis::trends::VolumeSample;
 use persona_core::model::{CaptureEvent, CaptureSource};
 use persona_engine::capture::mysql_digest::{MysqlDigest, MysqlDigestError, MysqlDigestOptions};
 use persona_engine::capture::pg_stat_statements::{
     PgStatStatements, PgStatStatementsError, PgStatStatementsOptions, StatSkipReason,
 };
 use persona_engine::capture::volume::{VolumeOptions, sample_volumes};
+use persona_engine::introspect::introspect;
 use persona_engine::testing::TestDb;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use tokio::sync::Mutex;
@@ -71,10 +76,11 @@ impl Shape {
                 "SELECT o.id, o.total, c.email FROM orders o JOIN customers c ON c.id = o.customer_id \
                  WHERE o.customer_id = {customer} ORDER BY o.id"
             ),
+            // (MariaDB digests spell `INTERVAL 5 HOUR` as `INTERVAL ? SQL_TSI_HOUR`.)
             (Shape::Range, Dialect::Mysql) => format!(
-                "SELECT id, total FROM orders WHERE placed_at >= NOW() - INTERVAL {} HOUR \
+                "SELECT id, total FROM orders WHERE placed_at >= '2026-11-{:02} 00:00:00' \
                  AND total > {} ORDER BY placed_at",
-                i % 48 + 1,
+                i % 28 + 1,
                 i % 10
             ),
             (Shape::Range, _) => format!(
@@ -127,23 +133,24 @@ async fn run_workload(
                     }
                 }
             }
-            match dialect {
-                Dialect::Postgres => {
-                    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                    for sql in statements {
-                        conn.execute(sqlx::raw_sql(AssertSqlSafe(sql.clone()))).await.unwrap();
-                        events.push(event(&session, sql));
-                    }
-                    conn.close().await.unwrap();
+            if dialect == Dialect::Postgres {
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                for sql in statements {
+                    conn.execute(sqlx::raw_sql(AssertSqlSafe(sql.clone())))
+                        .await
+                        .unwrap();
+                    events.push(event(&session, sql));
                 }
-                _ => {
-                    let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
-                    for sql in statements {
-                        conn.execute(sqlx::raw_sql(AssertSqlSafe(sql.clone()))).await.unwrap();
-                        events.push(event(&session, sql));
-                    }
-                    conn.close().await.unwrap();
+                conn.close().await.unwrap();
+            } else {
+                let mut conn = sqlx::MySqlConnection::connect(&url).await.unwrap();
+                for sql in statements {
+                    conn.execute(sqlx::raw_sql(AssertSqlSafe(sql.clone())))
+                        .await
+                        .unwrap();
+                    events.push(event(&session, sql));
                 }
+                conn.close().await.unwrap();
             }
             events
         }));
@@ -162,7 +169,12 @@ fn event(session: &str, sql: String) -> CaptureEvent {
         .as_micros() as i64;
     CaptureEvent {
         session: Some(session.to_owned()),
-        ..CaptureEvent::single(CaptureSource::JsonLines, at, sql, std::time::Duration::from_micros(50))
+        ..CaptureEvent::single(
+            CaptureSource::JsonLines,
+            at,
+            sql,
+            std::time::Duration::from_micros(50),
+        )
     }
 }
 
@@ -197,17 +209,26 @@ async fn pg_stat_statements_needs_the_extension() {
     let err = PgStatStatements::open(&t.db, PgStatStatementsOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, PgStatStatementsError::NotInstalled { .. }), "{err:?}");
+    assert!(
+        matches!(err, PgStatStatementsError::NotInstalled { .. }),
+        "{err:?}"
+    );
     let text = err.to_string();
-    assert!(text.contains("CREATE EXTENSION pg_stat_statements"), "{text}");
-    assert!(text.contains("shared_preload_libraries"), "{text}");
+    assert!(
+        text.contains("CREATE EXTENSION pg_stat_statements"),
+        "{text}"
+    );
+    assert!(text.contains("preload"), "{text}");
     assert!(text.contains("--create-extension"), "{text}");
     // The SQLite and MySQL databases are refused with a clear error too.
     let sqlite = TestDb::new(Dialect::Sqlite).await.unwrap();
     let err = PgStatStatements::open(&sqlite.db, PgStatStatementsOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, PgStatStatementsError::NotPostgres(Dialect::Sqlite)), "{err}");
+    assert!(
+        matches!(err, PgStatStatementsError::NotPostgres(Dialect::Sqlite)),
+        "{err}"
+    );
     sqlite.cleanup().await;
     t.cleanup().await;
 }
@@ -217,7 +238,7 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
     let Some(t) = TestDb::new(Dialect::Postgres).await else {
         return;
     };
-    let _guard = SERVER_STATS.lock().await;
+    let guard = SERVER_STATS.lock().await;
     let d = Dialect::Postgres;
     let options = PgStatStatementsOptions {
         create_extension: true,
@@ -231,7 +252,12 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
     assert!(baseline.cumulative);
 
     // Round 1: three sessions.
-    let mix1: Mix = [(Shape::Lookup, 12), (Shape::Join, 8), (Shape::Range, 3), (Shape::Insert, 2)];
+    let mix1: Mix = [
+        (Shape::Lookup, 12),
+        (Shape::Join, 8),
+        (Shape::Range, 3),
+        (Shape::Insert, 2),
+    ];
     run_workload(&t.url, d, 3, mix1, 1).await;
     let (events, report) = source.poll().await.unwrap();
     assert!(!report.cumulative && !report.reset_detected(), "{report}");
@@ -240,7 +266,11 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
         assert_eq!(e.source, CaptureSource::PgStatStatements);
         assert!(e.session.is_none());
         assert!(e.calls > 0);
-        assert!(!e.sql.contains("pg_stat_statements"), "the capture's own query: {}", e.sql);
+        assert!(
+            !e.sql.contains("pg_stat_statements"),
+            "the capture's own query: {}",
+            e.sql
+        );
     }
     // The texts carry placeholders, not the literals of the first call.
     let lookup = events
@@ -252,17 +282,39 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
     assert_eq!(lookup.rows, Some(36));
     // The DDL and seeding of the schema ran before the baseline; utility statements run now are
     // skipped and said so.
-    t.db.execute("CREATE INDEX orders_status ON orders (status)").await.unwrap();
+    t.db.execute("CREATE INDEX orders_status ON orders (status)")
+        .await
+        .unwrap();
     t.db.execute("SELECT count(*) FROM orders").await.unwrap();
 
     // Round 2: the deltas are exactly the second round's calls.
-    let mix2: Mix = [(Shape::Lookup, 5), (Shape::Join, 0), (Shape::Range, 4), (Shape::Insert, 1)];
+    let mix2: Mix = [
+        (Shape::Lookup, 5),
+        (Shape::Join, 0),
+        (Shape::Range, 4),
+        (Shape::Insert, 1),
+    ];
     run_workload(&t.url, d, 2, mix2, 2).await;
+    // Volume sampling counts rows of the same tables; its statements are not the workload's.
+    sample_volumes(&t.db, &VolumeOptions::default())
+        .await
+        .unwrap();
     let (events, report) = source.poll().await.unwrap();
     assert!(!report.reset_detected(), "{report}");
     assert_eq!(calls_by_shape(&events, d), expected(2, mix2));
-    assert!(report.skipped.count(StatSkipReason::UtilityStatement) >= 1, "{report}");
-    assert!(report.skipped.count(StatSkipReason::SystemCatalog) >= 1, "{report}");
+    assert_eq!(
+        report.skipped.count(StatSkipReason::OwnQuery),
+        2,
+        "{report}"
+    );
+    assert!(
+        report.skipped.count(StatSkipReason::UtilityStatement) >= 1,
+        "{report}"
+    );
+    assert!(
+        report.skipped.count(StatSkipReason::SystemCatalog) >= 1,
+        "{report}"
+    );
     let count_all = fingerprint_as("SELECT count(*) FROM orders", Flavor::Postgres);
     let counted: u64 = events
         .iter()
@@ -281,17 +333,35 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
         })
         .await
         .unwrap();
-    let mix3: Mix = [(Shape::Lookup, 2), (Shape::Join, 1), (Shape::Range, 0), (Shape::Insert, 0)];
+    let mix3: Mix = [
+        (Shape::Lookup, 2),
+        (Shape::Join, 1),
+        (Shape::Range, 0),
+        (Shape::Insert, 0),
+    ];
     run_workload(&t.url, d, 1, mix3, 3).await;
     let (events, report) = source.poll().await.unwrap();
     assert_eq!(calls_by_shape(&events, d), expected(1, mix3), "{report}");
-    assert!(report.entries_reset >= 2, "lookups and joins went backwards: {report}");
-    assert!(report.entries_vanished >= 1, "the range scans were reset and did not run: {report}");
+    assert!(
+        report.entries_reset >= 2,
+        "lookups and joins went backwards: {report}"
+    );
+    assert!(
+        report.entries_vanished >= 1,
+        "the range scans were reset and did not run: {report}"
+    );
     assert_eq!(report.resets, 0, "{report}");
 
     // A full reset (pg_stat_statements_info.stats_reset changes).
-    t.db.execute("SELECT pg_stat_statements_reset()").await.unwrap();
-    let mix4: Mix = [(Shape::Lookup, 30), (Shape::Join, 0), (Shape::Range, 1), (Shape::Insert, 0)];
+    t.db.execute("SELECT pg_stat_statements_reset()")
+        .await
+        .unwrap();
+    let mix4: Mix = [
+        (Shape::Lookup, 30),
+        (Shape::Join, 0),
+        (Shape::Range, 1),
+        (Shape::Insert, 0),
+    ];
     run_workload(&t.url, d, 1, mix4, 4).await;
     let (events, report) = source.poll().await.unwrap();
     assert_eq!(report.resets, 1, "{report}");
@@ -305,7 +375,7 @@ async fn pg_stat_statements_polls_deltas_and_survives_resets() {
     assert_eq!(calls_by_shape(&totals, d), expected(1, mix4));
     let (events, _) = source.poll().await.unwrap();
     assert!(calls_by_shape(&events, d).is_empty(), "{events:#?}");
-    drop(_guard);
+    drop(guard);
     t.cleanup().await;
 }
 
@@ -334,7 +404,7 @@ async fn mysql_digests_poll_deltas_and_survive_truncation() {
     let Some(t) = TestDb::new(Dialect::Mysql).await else {
         return;
     };
-    let _guard = SERVER_STATS.lock().await;
+    let guard = SERVER_STATS.lock().await;
     let Some(mut source) = digest_source(&t).await else {
         t.cleanup().await;
         return;
@@ -344,35 +414,105 @@ async fn mysql_digests_poll_deltas_and_survive_truncation() {
     t.db.execute(SCHEMA_MYSQL).await.unwrap();
     source.baseline().await.unwrap();
 
-    let mix1: Mix = [(Shape::Lookup, 10), (Shape::Join, 6), (Shape::Range, 2), (Shape::Insert, 3)];
+    let mix1: Mix = [
+        (Shape::Lookup, 10),
+        (Shape::Join, 6),
+        (Shape::Range, 2),
+        (Shape::Insert, 3),
+    ];
     run_workload(&t.url, d, 3, mix1, 1).await;
+    // A session using server-side prepared statements (the binary protocol): MariaDB keeps them
+    // out of the digest table; the source reads them from prepared_statements_instances.
+    let mut prepared = sqlx::MySqlConnection::connect(&t.url).await.unwrap();
+    for id in 1..=5 {
+        sqlx::query("SELECT id, email, name FROM customers WHERE id = ?")
+            .bind(id)
+            .fetch_all(&mut prepared)
+            .await
+            .unwrap();
+    }
     let (events, report) = source.poll().await.unwrap();
     assert!(!report.reset_detected(), "{report}");
-    assert_eq!(calls_by_shape(&events, d), expected(3, mix1), "{events:#?}\n{report}");
-    assert!(events.iter().all(|e| e.source == CaptureSource::MysqlDigest));
+    let mut want = expected(3, mix1);
+    if source.reads_prepared_statements() {
+        *want.get_mut(&Shape::Lookup).unwrap() += 5;
+    }
+    assert_eq!(calls_by_shape(&events, d), want, "{events:#?}\n{report}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.source == CaptureSource::MysqlDigest)
+    );
     let join = events
         .iter()
         .find(|e| fingerprint_as(&e.sql, Flavor::Mysql) == Shape::Join.fingerprint(d))
         .unwrap();
-    assert!(join.sql.contains('?') && join.sql.contains('`'), "a digest text: {}", join.sql);
+    assert!(
+        join.sql.contains('?') && join.sql.contains('`'),
+        "a digest text: {}",
+        join.sql
+    );
     let insert = events
         .iter()
         .find(|e| fingerprint_as(&e.sql, Flavor::Mysql) == Shape::Insert.fingerprint(d))
         .unwrap();
     assert_eq!(insert.rows, Some(9), "rows affected by the inserts");
     // The connections' start-up `SET` statements are utility statements, counted as skipped.
-    assert!(report.skipped.count(StatSkipReason::UtilityStatement) >= 1, "{report}");
+    assert!(
+        report.skipped.count(StatSkipReason::UtilityStatement) >= 1,
+        "{report}"
+    );
+
+    // Its next executions are deltas of the same instance.
+    for id in 1..=2 {
+        sqlx::query("SELECT id, email, name FROM customers WHERE id = ?")
+            .bind(id)
+            .fetch_all(&mut prepared)
+            .await
+            .unwrap();
+    }
+    let (later, later_report) = source.poll().await.unwrap();
+    assert!(!later_report.reset_detected(), "{later_report}");
+    if source.reads_prepared_statements() {
+        assert_eq!(
+            calls_by_shape(&later, d),
+            BTreeMap::from([(Shape::Lookup, 2)])
+        );
+    }
+    // Closing the connection deallocates the instance: it vanishes, nothing is counted twice.
+    prepared.close().await.unwrap();
+    let (later, later_report) = source.poll().await.unwrap();
+    assert!(calls_by_shape(&later, d).is_empty(), "{later:#?}");
+    if source.reads_prepared_statements() {
+        assert!(later_report.entries_vanished >= 1, "{later_report}");
+    }
 
     // A failing statement becomes an event with an error.
     let bad = t.db.execute("SELECT no_such_column FROM orders").await;
     assert!(bad.is_err());
-    let mix2: Mix = [(Shape::Lookup, 4), (Shape::Join, 0), (Shape::Range, 0), (Shape::Insert, 0)];
+    let mix2: Mix = [
+        (Shape::Lookup, 4),
+        (Shape::Join, 0),
+        (Shape::Range, 0),
+        (Shape::Insert, 0),
+    ];
     run_workload(&t.url, d, 2, mix2, 2).await;
+    // Volume sampling counts rows of the same tables; its statements are not the workload's.
+    sample_volumes(&t.db, &VolumeOptions::default())
+        .await
+        .unwrap();
     let (events, report) = source.poll().await.unwrap();
     assert!(!report.reset_detected(), "{report}");
     assert_eq!(calls_by_shape(&events, d), expected(2, mix2));
+    assert_eq!(
+        report.skipped.count(StatSkipReason::OwnQuery),
+        2,
+        "{report}"
+    );
     assert!(
-        events.iter().any(|e| e.error.is_some() && e.sql.contains("no_such_column")),
+        events
+            .iter()
+            .any(|e| e.error.is_some() && e.sql.contains("no_such_column")),
         "{events:#?}"
     );
 
@@ -380,13 +520,230 @@ async fn mysql_digests_poll_deltas_and_survive_truncation() {
     t.db.execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest")
         .await
         .unwrap();
-    let mix3: Mix = [(Shape::Lookup, 3), (Shape::Join, 2), (Shape::Range, 0), (Shape::Insert, 0)];
+    let mix3: Mix = [
+        (Shape::Lookup, 3),
+        (Shape::Join, 2),
+        (Shape::Range, 0),
+        (Shape::Insert, 0),
+    ];
     run_workload(&t.url, d, 1, mix3, 3).await;
     let (events, report) = source.poll().await.unwrap();
     assert_eq!(calls_by_shape(&events, d), expected(1, mix3), "{report}");
     assert!(report.reset_detected(), "{report}");
-    drop(_guard);
+    drop(guard);
     t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store and snapshot: patterns, an undeclared relationship, co-access rules, volume trends
+
+/// Runs the analysis workload on `t` and returns the source's events for it (aggregated, no
+/// sessions) and the workload's own session-tagged events. Application sessions look customers
+/// up and list their orders (a join on `orders.customer_id = customers.id`, which no foreign key
+/// declares); reporting sessions scan order ranges and insert orders.
+async fn analysis_workload(
+    t: &TestDb,
+    dialect: Dialect,
+    app: (u32, Mix),
+    reporting: (u32, Mix),
+    volumes: &mut Vec<VolumeSample>,
+) -> Option<(Vec<CaptureEvent>, Vec<CaptureEvent>)> {
+    let mut pg = None;
+    let mut my = None;
+    if dialect == Dialect::Postgres {
+        let options = PgStatStatementsOptions {
+            create_extension: true,
+            ..PgStatStatementsOptions::default()
+        };
+        pg = Some(PgStatStatements::open(&t.db, options).await.unwrap());
+        t.db.execute(SCHEMA_PG).await.unwrap();
+    } else {
+        my = Some(digest_source(t).await?);
+        t.db.execute(SCHEMA_MYSQL).await.unwrap();
+    }
+    volumes.extend(
+        sample_volumes(&t.db, &VolumeOptions::default())
+            .await
+            .unwrap()
+            .samples(),
+    );
+    if let Some(s) = &mut pg {
+        s.baseline().await.unwrap();
+    }
+    if let Some(s) = &mut my {
+        s.baseline().await.unwrap();
+    }
+    let mut sessions = run_workload(&t.url, dialect, app.0, app.1, 10).await;
+    sessions.extend(run_workload(&t.url, dialect, reporting.0, reporting.1, 20).await);
+    let (events, report) = match (&mut pg, &mut my) {
+        (Some(s), _) => s.poll().await.unwrap(),
+        (_, Some(s)) => s.poll().await.unwrap(),
+        _ => unreachable!(),
+    };
+    assert!(!report.reset_detected(), "{report}");
+    // Another sample a moment later, after the inserts: a growth rate can be fitted.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    volumes.extend(
+        sample_volumes(&t.db, &VolumeOptions::default())
+            .await
+            .unwrap()
+            .samples(),
+    );
+    Some((events, sessions))
+}
+
+async fn snapshot_finds_patterns_relationship_and_rules(dialect: Dialect) {
+    let Some(t) = TestDb::new(dialect).await else {
+        return;
+    };
+    let guard = SERVER_STATS.lock().await;
+    let app: Mix = [
+        (Shape::Lookup, 6),
+        (Shape::Join, 6),
+        (Shape::Range, 0),
+        (Shape::Insert, 0),
+    ];
+    let reporting: Mix = [
+        (Shape::Lookup, 0),
+        (Shape::Join, 0),
+        (Shape::Range, 4),
+        (Shape::Insert, 5),
+    ];
+    let mut volumes = Vec::new();
+    let Some((events, sessions)) =
+        analysis_workload(&t, dialect, (3, app), (2, reporting), &mut volumes).await
+    else {
+        t.cleanup().await;
+        return;
+    };
+    drop(guard);
+    let schema = introspect(&t.db).await.unwrap();
+    let orders = schema.table("orders").unwrap();
+    assert!(
+        orders.foreign_keys.is_empty(),
+        "the relationship is not declared"
+    );
+
+    let mut store = PatternStore::new(StoreConfig::default());
+    store.record_all(&events);
+    let config = AnalysisConfig {
+        rule_items: ItemKind::FilterColumn,
+        ..AnalysisConfig::default()
+    };
+    let results = snapshot(
+        &store,
+        Some(&schema),
+        RuleInput::Events(&sessions),
+        &volumes,
+        &config,
+    );
+
+    // Patterns: the four shapes with their exact call counts.
+    let mut want = expected(3, app);
+    want.extend(expected(2, reporting));
+    for (shape, calls) in &want {
+        let fp = shape.fingerprint(dialect).to_string();
+        let found = results
+            .frequent_queries
+            .iter()
+            .find(|q| q.fingerprint == fp)
+            .unwrap_or_else(|| panic!("{shape:?} not among {:#?}", results.frequent_queries));
+        assert_eq!(found.calls, *calls, "{shape:?}");
+        assert!(
+            found.total_ms > 0.0 && found.p95_ms >= found.p50_ms,
+            "{found:?}"
+        );
+        assert!(found.p50_ms > 0.0, "{found:?}");
+    }
+    let join = results
+        .frequent_queries
+        .iter()
+        .find(|q| q.fingerprint == Shape::Join.fingerprint(dialect).to_string())
+        .unwrap();
+    assert_eq!(join.tables, ["customers", "orders"], "{join:?}");
+
+    // The emerging relationship: orders.customer_id -> customers.id, types compatible.
+    let rel = results
+        .emerging_relationships
+        .iter()
+        .find(|r| r.from_table == "orders" && r.to_table == "customers")
+        .unwrap_or_else(|| panic!("{:#?}", results.emerging_relationships));
+    assert_eq!(rel.from_columns, ["customer_id"]);
+    assert_eq!(rel.to_columns, ["id"]);
+    assert!(rel.types_compatible);
+    assert_eq!(rel.join_count, 3 * 6, "weighted by the join's calls");
+    assert!(
+        !results
+            .emerging_relationships
+            .iter()
+            .any(|r| r.from_table == "customers" && r.to_table == "orders"),
+        "the direction is customers' unique key"
+    );
+
+    // Column usage: equality on customers.id from lookups, range on orders.placed_at.
+    let usage = |table: &str, column: &str| {
+        results
+            .column_usage
+            .iter()
+            .filter(|u| u.table == table && u.column == column)
+            .map(|u| (u.role, u.calls))
+            .collect::<BTreeMap<_, _>>()
+    };
+    use persona_core::model::ColumnRole;
+    assert_eq!(
+        usage("orders", "placed_at").get(&ColumnRole::RangeFilter),
+        Some(&8)
+    );
+    assert!(usage("customers", "id").get(&ColumnRole::EqualityFilter) >= Some(&18));
+
+    // Co-access: sessions that read orders by customer also read the customer by id, and they
+    // are 3 of the 5 sessions, so the rule's lift is 5/3.
+    let rule = results
+        .rules
+        .iter()
+        .find(|r| {
+            r.antecedent == ["orders.customer_id"] && r.consequent.contains(&"customers.id".into())
+        })
+        .unwrap_or_else(|| panic!("{:#?}", results.rules));
+    assert!((rule.confidence - 1.0).abs() < 1e-9, "{rule:?}");
+    assert!((rule.lift - 5.0 / 3.0).abs() < 1e-9, "{rule:?}");
+    assert!((rule.support - 3.0 / 5.0).abs() < 1e-9, "{rule:?}");
+    assert!(
+        !results
+            .rules
+            .iter()
+            .any(|r| r.antecedent.contains(&"orders.placed_at".into())
+                && r.consequent.contains(&"customers.id".into())),
+        "reporting sessions never read customers: {:#?}",
+        results.rules
+    );
+
+    // Volume: orders grew by the inserts between the two samples.
+    let trend = results
+        .data_volume_trends
+        .iter()
+        .find(|v| v.table == "orders")
+        .unwrap_or_else(|| panic!("{:#?}", results.data_volume_trends));
+    assert_eq!(trend.rows_now, 400 + 2 * 5);
+    assert!(trend.rows_per_day > 0.0, "{trend:?}");
+    let customers = results
+        .data_volume_trends
+        .iter()
+        .find(|v| v.table == "customers")
+        .unwrap();
+    assert_eq!(customers.rows_now, 60);
+    assert!(customers.rows_per_day.abs() < 1e-9, "{customers:?}");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_workload_through_store_and_snapshot() {
+    snapshot_finds_patterns_relationship_and_rules(Dialect::Postgres).await;
+}
+
+#[tokio::test]
+async fn mariadb_workload_through_store_and_snapshot() {
+    snapshot_finds_patterns_relationship_and_rules(Dialect::Mysql).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,13 +755,25 @@ async fn volumes_are_sampled_on_postgres_and_mariadb() {
         let Some(t) = TestDb::new(dialect).await else {
             continue;
         };
-        t.db.execute(if dialect == Dialect::Postgres { SCHEMA_PG } else { SCHEMA_MYSQL })
+        t.db.execute(if dialect == Dialect::Postgres {
+            SCHEMA_PG
+        } else {
+            SCHEMA_MYSQL
+        })
+        .await
+        .unwrap();
+        let reading = sample_volumes(&t.db, &VolumeOptions::default())
             .await
             .unwrap();
-        let reading = sample_volumes(&t.db, &VolumeOptions::default()).await.unwrap();
-        let by_table: BTreeMap<&str, _> =
-            reading.tables.iter().map(|v| (v.table.as_str(), v)).collect();
-        assert_eq!(by_table.keys().copied().collect::<Vec<_>>(), ["customers", "orders"]);
+        let by_table: BTreeMap<&str, _> = reading
+            .tables
+            .iter()
+            .map(|v| (v.table.as_str(), v))
+            .collect();
+        assert_eq!(
+            by_table.keys().copied().collect::<Vec<_>>(),
+            ["customers", "orders"]
+        );
         assert_eq!(by_table["customers"].rows, 60, "{dialect}");
         assert_eq!(by_table["orders"].rows, 400, "{dialect}");
         assert!(by_table["orders"].rows_exact);

@@ -461,7 +461,9 @@ async fn sqlx_prepared_statements_and_binary_parameters() {
         .await
         .unwrap_err();
     assert_eq!(
-        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        err.as_database_error()
+            .and_then(sqlx::error::DatabaseError::code)
+            .as_deref(),
         Some("22012")
     );
     conn.close().await.unwrap();
@@ -511,19 +513,22 @@ async fn tokio_postgres_pipelining_and_binary_parameters() {
         .prepare("SELECT 10 / $1::int4, upper($2::text), $3::float8 * 2")
         .await
         .unwrap();
-    let (a, b, c) = tokio::join!(
+    let (first, second, third) = tokio::join!(
         client.query_one(&stmt, &[&5i32, &"a", &1.25f64]),
         client.query_one(&stmt, &[&0i32, &"b", &2.0f64]),
         client.query_one(&stmt, &[&2i32, &"c", &-0.5f64]),
     );
-    assert_eq!(a.unwrap().get::<_, i32>(0), 2);
-    assert_eq!(b.unwrap_err().code(), Some(&SqlState::DIVISION_BY_ZERO));
-    let c = c.unwrap();
+    assert_eq!(first.unwrap().get::<_, i32>(0), 2);
+    assert_eq!(
+        second.unwrap_err().code(),
+        Some(&SqlState::DIVISION_BY_ZERO)
+    );
+    let row = third.unwrap();
     assert_eq!(
         (
-            c.get::<_, i32>(0),
-            c.get::<_, String>(1),
-            c.get::<_, f64>(2)
+            row.get::<_, i32>(0),
+            row.get::<_, String>(1),
+            row.get::<_, f64>(2)
         ),
         (5, "C".to_owned(), -1.0)
     );
@@ -657,8 +662,8 @@ async fn scram_and_md5_users_authenticate_through_the_proxy() {
         let code = if client == "sqlx" {
             let e = PgConnection::connect(&bad).await.unwrap_err();
             e.as_database_error()
-                .and_then(|e| e.code())
-                .map(|c| c.into_owned())
+                .and_then(sqlx::error::DatabaseError::code)
+                .map(std::borrow::Cow::into_owned)
         } else {
             let e = tokio_postgres::connect(&bad, NoTls).await.err().unwrap();
             e.code().map(|c| c.code().to_owned())
@@ -900,7 +905,7 @@ async fn scripted_session(mut s: TcpStream, pid: i32) {
             return;
         }
         match (head[0], body.as_slice()) {
-            (b'Q', b"die\0") => return,
+            (b'Q', b"die\0") | (b'X', _) => return,
             (b'Q', b"fatal\0") => {
                 let e = frame(b'E', b"SFATAL\0VFATAL\0C57P01\0Mterminating connection\0\0");
                 let _ = s.write_all(&e).await;
@@ -912,7 +917,6 @@ async fn scripted_session(mut s: TcpStream, pid: i32) {
                     return;
                 }
             }
-            (b'X', _) => return,
             _ => {}
         }
     }
@@ -1047,7 +1051,12 @@ async fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_client_message_closes_only_that_connection() {
     let server = scripted_server().await;
-    let mut p = start_proxy(upstream(server), |c| c.max_message_bytes = 1 << 20).await;
+    // Sessions on the proxy's own runtime (no worker threads) here.
+    let mut p = start_proxy(upstream(server), |c| {
+        c.max_message_bytes = 1 << 20;
+        c.workers = 0;
+    })
+    .await;
     let other = tp_connect(&scripted_url(&p)).await;
 
     let mut bad = raw_session(&p).await;
@@ -1098,7 +1107,12 @@ async fn a_malformed_client_message_closes_only_that_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_beyond_the_limit_are_refused_with_53300() {
     let server = scripted_server().await;
-    let p = start_proxy(upstream(server), |c| c.max_connections = 2).await;
+    // Sessions spread over two worker threads here.
+    let p = start_proxy(upstream(server), |c| {
+        c.max_connections = 2;
+        c.workers = 2;
+    })
+    .await;
     let a = tp_connect(&scripted_url(&p)).await;
     let b = tp_connect(&scripted_url(&p)).await;
     let err = tokio_postgres::connect(&scripted_url(&p), NoTls)

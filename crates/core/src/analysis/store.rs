@@ -313,8 +313,17 @@ impl PatternStats {
 
     fn merge(&mut self, other: &PatternStats, config: &StoreConfig) {
         if other.example_key() < self.example_key() {
-            self.example.clone_from(&other.example);
-            self.example_truncated = other.example_truncated;
+            self.example = match &other.example {
+                Some(example) if config.keep_examples => {
+                    let (text, cut) = truncate(example, config.max_example_len);
+                    self.example_truncated = other.example_truncated || cut;
+                    Some(text.to_owned())
+                }
+                _ => {
+                    self.example_truncated = false;
+                    None
+                }
+            };
             self.example_source = other.example_source;
         }
         if other.normalized < self.normalized {
@@ -1026,8 +1035,22 @@ mod tests {
             None,
             "a stripped store keeps no examples"
         );
+        let mut earlier = PatternStore::default();
+        earlier.record(&ev(
+            CaptureSource::Proxy,
+            T0 - 5,
+            "SELECT id FROM customers WHERE name = 'c'",
+            1,
+        ));
+        store.merge(&earlier);
+        assert_eq!(
+            only(&store).example,
+            None,
+            "nor does it take them from a merge"
+        );
+        assert_eq!(only(&store).first_seen, T0 - 5);
         let json = serde_json::to_string(&store).unwrap();
-        assert!(!json.contains("'a'") && !json.contains("'b'"), "{json}");
+        assert!(!json.contains("'a'") && !json.contains("'c'"), "{json}");
     }
 
     #[test]
@@ -1246,7 +1269,8 @@ mod tests {
             0 => format!("SELECT * FROM orders WHERE id = {literal}"),
             1 => format!("UPDATE orders SET status = '{text}' WHERE id = {literal}"),
             2 => format!(
-                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name = '{text}'"
+                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id \
+                 WHERE c.name = '{text}'"
             ),
             _ => format!("INSERT INTO audit (at, what) VALUES ({literal}, '{text}')"),
         }

@@ -111,8 +111,8 @@ impl TableTrend {
                 if days < 1.0 {
                     format!("{} reaches {m} rows within a day", self.table)
                 } else {
-                    let d = days.round();
-                    let unit = if d == 1.0 { "day" } else { "days" };
+                    let d = days.round() as u64;
+                    let unit = if d == 1 { "day" } else { "days" };
                     format!("{} reaches {m} rows in {d} {unit}", self.table)
                 }
             }
@@ -530,7 +530,7 @@ mod tests {
         assert_eq!(trend.rows_now, 10);
         assert!(trend.truncated.is_some());
         assert_eq!(trend.notes().len(), 2);
-        assert_eq!(trend.to_model().rows_per_day, 0.0);
+        assert!(trend.to_model().rows_per_day.abs() < f64::EPSILON);
     }
 
     #[test]
@@ -602,7 +602,7 @@ mod tests {
         let names: Vec<&str> = trends.iter().map(|t| t.table.as_str()).collect();
         assert_eq!(names, ["customers", "orders"]);
         assert!(close(trends[1].rows_per_day, 100.0));
-        assert_eq!(trends[0].rows_per_day, 0.0);
+        assert!(trends[0].rows_per_day.abs() < f64::EPSILON);
         assert!(volume_trends(&[], &TrendConfig::default()).is_empty());
     }
 

@@ -57,7 +57,12 @@ fn one() -> u64 {
 
 impl CaptureEvent {
     /// A single successful execution.
-    pub fn single(source: CaptureSource, at: i64, sql: impl Into<String>, duration: Duration) -> Self {
+    pub fn single(
+        source: CaptureSource,
+        at: i64,
+        sql: impl Into<String>,
+        duration: Duration,
+    ) -> Self {
         CaptureEvent {
             source,
             session: None,
@@ -85,7 +90,9 @@ mod duration_ms {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let ms = f64::deserialize(d)?;
         if !ms.is_finite() || ms < 0.0 {
-            return Err(serde::de::Error::custom("duration_ms must be a non-negative number"));
+            return Err(serde::de::Error::custom(
+                "duration_ms must be a non-negative number",
+            ));
         }
         Ok(Duration::from_secs_f64(ms / 1000.0))
     }

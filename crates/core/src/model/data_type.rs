@@ -15,7 +15,10 @@ pub enum DataType {
     Integer,
     BigInt,
     /// Exact numeric with precision and scale.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     /// 4-byte floating point.
     Real,
     /// 8-byte floating point.
@@ -62,7 +65,10 @@ impl DataType {
 
     /// Whether this is an integer type.
     pub fn is_integer(self) -> bool {
-        matches!(self, DataType::SmallInt | DataType::Integer | DataType::BigInt)
+        matches!(
+            self,
+            DataType::SmallInt | DataType::Integer | DataType::BigInt
+        )
     }
 }
 
@@ -174,7 +180,10 @@ mod tests {
             DataType::SmallInt,
             DataType::Integer,
             DataType::BigInt,
-            DataType::Decimal { precision: 12, scale: 2 },
+            DataType::Decimal {
+                precision: 12,
+                scale: 2,
+            },
             DataType::Real,
             DataType::Double,
             DataType::Boolean,
@@ -197,9 +206,23 @@ mod tests {
     #[test]
     fn aliases_and_bad_names() {
         assert_eq!("INT4".parse(), Ok(DataType::Integer));
-        assert_eq!("Numeric( 10 , 3 )".parse(), Ok(DataType::Decimal { precision: 10, scale: 3 }));
+        assert_eq!(
+            "Numeric( 10 , 3 )".parse(),
+            Ok(DataType::Decimal {
+                precision: 10,
+                scale: 3
+            })
+        );
         assert_eq!("jsonb".parse(), Ok(DataType::Json));
-        for bad in ["varchar", "varchar(0)", "decimal(2,5)", "strnig", "varchar(x)", "int(", ""] {
+        for bad in [
+            "varchar",
+            "varchar(0)",
+            "decimal(2,5)",
+            "strnig",
+            "varchar(x)",
+            "int(",
+            "",
+        ] {
             assert!(bad.parse::<DataType>().is_err(), "{bad} should not parse");
         }
     }

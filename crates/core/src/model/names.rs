@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn short_names_are_kept_and_long_ones_shortened_stably() {
-        assert_eq!(derived("orders", &["customer_id"], "fkey"), "orders_customer_id_fkey");
+        assert_eq!(
+            derived("orders", &["customer_id"], "fkey"),
+            "orders_customer_id_fkey"
+        );
         let long = "é".repeat(40);
         let a = derived(&long, &["x"], "idx");
         assert!(a.len() <= MAX_DERIVED_LEN, "{a}");

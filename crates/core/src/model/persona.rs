@@ -73,7 +73,10 @@ pub enum PatternKind {
 impl PatternKind {
     /// Whether the pattern writes.
     pub fn is_write(self) -> bool {
-        matches!(self, PatternKind::Insert | PatternKind::Update | PatternKind::Delete)
+        matches!(
+            self,
+            PatternKind::Insert | PatternKind::Update | PatternKind::Delete
+        )
     }
 }
 

@@ -48,7 +48,8 @@ impl Schema {
             }
             for (i, check) in table.checks.iter_mut().enumerate() {
                 if check.name.is_empty() {
-                    check.name = super::names::derived(&table.name, &[], &format!("check{}", i + 1));
+                    check.name =
+                        super::names::derived(&table.name, &[], &format!("check{}", i + 1));
                 }
             }
         }
@@ -271,17 +272,29 @@ pub struct IndexColumn {
 impl IndexColumn {
     /// An ascending key part on a column.
     pub fn column(name: impl Into<String>) -> Self {
-        IndexColumn { column: Some(name.into()), expression: None, order: SortOrder::Asc }
+        IndexColumn {
+            column: Some(name.into()),
+            expression: None,
+            order: SortOrder::Asc,
+        }
     }
 
     /// A key part on a column in the given order.
     pub fn ordered(name: impl Into<String>, order: SortOrder) -> Self {
-        IndexColumn { column: Some(name.into()), expression: None, order }
+        IndexColumn {
+            column: Some(name.into()),
+            expression: None,
+            order,
+        }
     }
 
     /// An ascending key part on an expression.
     pub fn expression(sql: impl Into<String>) -> Self {
-        IndexColumn { column: None, expression: Some(sql.into()), order: SortOrder::Asc }
+        IndexColumn {
+            column: None,
+            expression: Some(sql.into()),
+            order: SortOrder::Asc,
+        }
     }
 }
 
@@ -303,9 +316,15 @@ impl From<IndexColumnRepr> for IndexColumn {
     fn from(value: IndexColumnRepr) -> Self {
         match value {
             IndexColumnRepr::Name(name) => IndexColumn::column(name),
-            IndexColumnRepr::Full { column, expression, order } => {
-                IndexColumn { column, expression, order }
-            }
+            IndexColumnRepr::Full {
+                column,
+                expression,
+                order,
+            } => IndexColumn {
+                column,
+                expression,
+                order,
+            },
         }
     }
 }
@@ -313,12 +332,20 @@ impl From<IndexColumnRepr> for IndexColumn {
 impl From<IndexColumn> for IndexColumnRepr {
     fn from(value: IndexColumn) -> Self {
         match value {
-            IndexColumn { column: Some(name), expression: None, order: SortOrder::Asc } => {
-                IndexColumnRepr::Name(name)
-            }
-            IndexColumn { column, expression, order } => {
-                IndexColumnRepr::Full { column, expression, order }
-            }
+            IndexColumn {
+                column: Some(name),
+                expression: None,
+                order: SortOrder::Asc,
+            } => IndexColumnRepr::Name(name),
+            IndexColumn {
+                column,
+                expression,
+                order,
+            } => IndexColumnRepr::Full {
+                column,
+                expression,
+                order,
+            },
         }
     }
 }
@@ -426,7 +453,10 @@ mod tests {
             ("now()", DefaultValue::CurrentTimestamp),
             ("current_timestamp()", DefaultValue::CurrentTimestamp),
             ("CURRENT_DATE", DefaultValue::CurrentDate),
-            ("gen_random_uuid()", DefaultValue::Expression("gen_random_uuid()".into())),
+            (
+                "gen_random_uuid()",
+                DefaultValue::Expression("gen_random_uuid()".into()),
+            ),
             ("'a' || 'b'", DefaultValue::Expression("'a' || 'b'".into())),
             ("1.", DefaultValue::Expression("1.".into())),
         ];

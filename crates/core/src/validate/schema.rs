@@ -120,9 +120,8 @@ fn columns(table: &Table, tp: &str, r: &mut Report) {
             else {
                 continue;
             };
-            let value = match &col.default {
-                Some(DefaultValue::Text(v) | DefaultValue::Number(v)) => v,
-                _ => continue,
+            let Some(DefaultValue::Text(value) | DefaultValue::Number(value)) = &col.default else {
+                continue;
             };
             if !allowed.contains(value) {
                 r.error(

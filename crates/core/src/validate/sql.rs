@@ -1242,7 +1242,8 @@ mod tests {
 
     #[test]
     fn in_lists_are_found_in_conjunctions_only() {
-        let cases: &[(&str, &[(&str, &[&str])])] = &[
+        type Expected = &'static [(&'static str, &'static [&'static str])];
+        let cases: &[(&str, Expected)] = &[
             ("status IN ('a', 'b')", &[("status", &["a", "b"])]),
             (
                 "(q IN (0, 1, 2)) AND x > 0 AND k IN ('z')",

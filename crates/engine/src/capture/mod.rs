@@ -1,5 +1,6 @@
-//! Capture sources that need I/O. [`files`] reads server logs and JSON-lines event files from
-//! disk with the pure parsers of `persona_core::capture`.
+//! Capture sources that need I/O: server logs and JSON-lines event files read from disk
+//! ([`files`], with the pure parsers of `persona_core::capture`), statement statistics polled
+//! from `pg_stat_statements` and MySQL/MariaDB digests, and data-volume samples.
 
 pub mod files;
 pub mod mysql_digest;

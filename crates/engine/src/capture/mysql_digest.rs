@@ -4,6 +4,13 @@
 //! schema, with `TRUNCATE`s and counters going backwards detected and reported, and every skipped
 //! entry counted with its reason.
 //!
+//! MariaDB leaves statements run through server-side prepared statements (the binary protocol
+//! most drivers use) out of the digest table; they are read from
+//! `performance_schema.prepared_statements_instances` instead, per instance (owner thread and
+//! statement id), filtered by the owner thread's current database. An instance disappears when
+//! its statement is deallocated (its connection closes): its calls since the previous reading
+//! are then lost, and counted as vanished entries.
+//!
 //! `SUM_TIMER_WAIT` is in picoseconds; rows are `SUM_ROWS_SENT + SUM_ROWS_AFFECTED`; failed calls
 //! (`SUM_ERRORS`) become a separate event carrying an error, so calls and time add up exactly.
 
@@ -58,13 +65,23 @@ pub struct MysqlDigestOptions {
     pub enable_consumers: bool,
     /// Keep utility statements (DDL, `SET`, `SHOW`, transaction control) as events.
     pub include_utility: bool,
+    /// Also read `performance_schema.prepared_statements_instances`: statements executed through
+    /// server-side prepared statements (the binary protocol most drivers use), which MariaDB
+    /// does not count in the digest table. `None`: on for MariaDB, off for MySQL (whose digests
+    /// include them).
+    pub prepared_statements: Option<bool>,
 }
 
-/// Identity of a digest entry (`SCHEMA_NAME`, `DIGEST`).
+/// Identity of an entry: a digest, or a prepared statement instance.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DigestKey {
-    pub schema: Option<String>,
-    pub digest: Option<String>,
+pub enum DigestKey {
+    /// A row of the digest table (`SCHEMA_NAME`, `DIGEST`).
+    Digest {
+        schema: Option<String>,
+        digest: Option<String>,
+    },
+    /// A server-side prepared statement (`OWNER_THREAD_ID`, `STATEMENT_ID`).
+    Prepared { thread: u64, statement: u64 },
 }
 
 /// A digest-table reader for one schema, remembering the previous reading for deltas.
@@ -74,6 +91,7 @@ pub struct MysqlDigest {
     options: MysqlDigestOptions,
     schema: Option<String>,
     max_digest_length: Option<u64>,
+    prepared: bool,
     notes: Vec<String>,
     tracker: DeltaTracker<DigestKey>,
 }
@@ -87,6 +105,13 @@ pub struct DigestReading {
     /// Digest texts cut at `performance_schema_max_digest_length` (they end in `...`).
     pub truncated_texts: u64,
 }
+
+/// Prepared statement instances; `?` is the schema filter (the owner thread's current database).
+const SELECT_PREPARED: &str = "SELECT p.OWNER_THREAD_ID, p.STATEMENT_ID, p.SQL_TEXT, \
+     p.COUNT_EXECUTE, p.SUM_TIMER_EXECUTE, p.SUM_ROWS_SENT, p.SUM_ROWS_AFFECTED, p.SUM_ERRORS, \
+     CAST(p.OBJECT_INSTANCE_BEGIN AS CHAR) \
+     FROM performance_schema.prepared_statements_instances p \
+     LEFT JOIN performance_schema.threads t ON t.THREAD_ID = p.OWNER_THREAD_ID";
 
 const SELECT_ALL: &str = "SELECT SCHEMA_NAME, DIGEST, DIGEST_TEXT, COUNT_STAR, SUM_TIMER_WAIT, \
      SUM_ROWS_SENT, SUM_ROWS_AFFECTED, SUM_ERRORS, CAST(FIRST_SEEN AS CHAR) \
@@ -154,6 +179,13 @@ impl MysqlDigest {
             }
             current
         };
+        let (version, _): (String, i64) =
+            sqlx::query_as("SELECT VERSION(), CAST(@@performance_schema AS SIGNED)")
+                .fetch_one(&pool)
+                .await?;
+        let prepared = options
+            .prepared_statements
+            .unwrap_or_else(|| version.contains("MariaDB"));
         let max_digest_length: Option<i64> =
             sqlx::query_scalar("SELECT CAST(@@performance_schema_max_digest_length AS SIGNED)")
                 .fetch_one(&pool)
@@ -164,6 +196,7 @@ impl MysqlDigest {
             options,
             schema,
             max_digest_length: max_digest_length.map(|n| n.max(0) as u64),
+            prepared,
             notes,
             tracker: DeltaTracker::default(),
         })
@@ -203,10 +236,9 @@ impl MysqlDigest {
         let mut entries = Vec::with_capacity(rows.len());
         let mut truncated_texts = 0;
         for row in rows {
-            let key = DigestKey {
-                schema: row.try_get(0)?,
-                digest: row.try_get(1)?,
-            };
+            let schema: Option<String> = row.try_get(0)?;
+            let digest: Option<String> = row.try_get(1)?;
+            let no_digest = digest.is_none();
             let text: Option<String> = row.try_get(2)?;
             let counters = StatementCounters {
                 calls: row.try_get(3)?,
@@ -215,28 +247,78 @@ impl MysqlDigest {
                 errors: row.try_get(7)?,
             };
             let created: Option<String> = row.try_get(8)?;
-            let skip = match (&key.digest, text.as_deref()) {
-                (None, _) => Some(StatSkipReason::DigestTableFull),
-                (_, None) => Some(StatSkipReason::NoText),
-                (_, Some(t)) if t.trim().is_empty() => Some(StatSkipReason::NoText),
-                (_, Some(t)) => classify_text(t, self.options.include_utility),
+            let skip = if no_digest {
+                Some(StatSkipReason::DigestTableFull)
+            } else {
+                self.classify(text.as_deref())
             };
             if skip.is_none() && text.as_deref().is_some_and(is_truncated) {
                 truncated_texts += 1;
             }
             entries.push(StatementEntry {
-                key,
+                key: DigestKey::Digest { schema, digest },
                 text,
                 counters,
                 created,
                 skip,
             });
         }
+        if self.prepared {
+            entries.extend(self.read_prepared().await?);
+        }
         Ok(DigestReading {
             at,
             entries,
             truncated_texts,
         })
+    }
+
+    fn classify(&self, text: Option<&str>) -> Option<StatSkipReason> {
+        match text {
+            None => Some(StatSkipReason::NoText),
+            Some(t) if t.trim().is_empty() => Some(StatSkipReason::NoText),
+            Some(t) => classify_text(t, self.options.include_utility),
+        }
+    }
+
+    /// Prepared statement instances of the schema's sessions. An instance lives as long as its
+    /// statement is not deallocated (usually its connection's lifetime).
+    async fn read_prepared(&self) -> Result<Vec<StatementEntry<DigestKey>>, MysqlDigestError> {
+        let rows = match &self.schema {
+            Some(schema) => {
+                let sql = format!("{SELECT_PREPARED} WHERE t.PROCESSLIST_DB = ?");
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(schema)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => sqlx::query(SELECT_PREPARED).fetch_all(&self.pool).await?,
+        };
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let text: Option<String> = row.try_get(2)?;
+            entries.push(StatementEntry {
+                key: DigestKey::Prepared {
+                    thread: row.try_get(0)?,
+                    statement: row.try_get(1)?,
+                },
+                skip: self.classify(text.as_deref()),
+                text,
+                counters: StatementCounters {
+                    calls: row.try_get(3)?,
+                    total_ms: row.try_get::<u64, _>(4)? as f64 / 1e9,
+                    rows: row.try_get::<u64, _>(5)? + row.try_get::<u64, _>(6)?,
+                    errors: row.try_get(7)?,
+                },
+                created: row.try_get(8)?,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Whether prepared statement instances are read too.
+    pub fn reads_prepared_statements(&self) -> bool {
+        self.prepared
     }
 
     /// One-shot: every digest's totals since the table was last emptied, as events. Does not

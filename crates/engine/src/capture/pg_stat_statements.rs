@@ -95,6 +95,8 @@ pub enum StatSkipReason {
     /// A statement reading system catalogs or statistics views (introspection, monitoring, this
     /// capture itself).
     SystemCatalog,
+    /// Persona Studio's own statements (volume sampling), marked with [`OWN_QUERY_MARKER`].
+    OwnQuery,
     /// Statements the digest table had no room for (the row with a NULL digest): raise
     /// `performance_schema_digests_size` or truncate the table.
     DigestTableFull,
@@ -111,6 +113,7 @@ impl StatSkipReason {
             StatSkipReason::UtilityStatement => "utility statement (DDL, SET, transaction control)",
             StatSkipReason::NestedStatement => "nested statement (inside a function)",
             StatSkipReason::SystemCatalog => "reads system catalogs or statistics views",
+            StatSkipReason::OwnQuery => "Persona Studio's own sampling queries",
             StatSkipReason::DigestTableFull => {
                 "statements not digested: digest table full (performance_schema_digests_size)"
             }
@@ -341,12 +344,12 @@ impl<K: Hash + Eq + Clone> DeltaTracker<K> {
                             (Some(a), Some(b)) => a == b,
                             _ => true,
                         };
-                        match entry.counters.since(&seen.counters).filter(|_| same_life) {
-                            Some(d) => d,
-                            None => {
-                                recreated += 1;
-                                entry.counters
-                            }
+                        if let Some(d) = entry.counters.since(&seen.counters).filter(|_| same_life)
+                        {
+                            d
+                        } else {
+                            recreated += 1;
+                            entry.counters
                         }
                     }
                 },
@@ -498,31 +501,45 @@ pub fn is_utility_statement(sql: &str) -> bool {
     )
 }
 
-/// Whether a statement reads system catalogs or statistics views.
+/// Whether a statement reads system catalogs, statistics views or server settings (`@@…`,
+/// `version()`): monitoring and introspection rather than the application's data.
 pub fn reads_system_catalog(sql: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
+    let squeezed: String = sql
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     [
         "pg_catalog",
         "information_schema",
         "performance_schema",
-        "pg_stat_statements",
         "pg_stat_",
         "pg_class",
         "pg_namespace",
         "pg_extension",
         "pg_settings",
         "pg_database",
+        "version()",
+        "@@",
     ]
     .iter()
-    .any(|needle| lower.contains(needle))
+    .any(|needle| squeezed.contains(needle))
 }
+
+/// A CTE name that marks Persona Studio's own statements on user tables, such as volume
+/// sampling's row counts, so that capture sources skip them. A CTE (unlike a comment or a column
+/// alias) changes the `pg_stat_statements` query id, so the application's own `count(*)` is not
+/// merged with it, and it survives MySQL digests (which drop comments).
+pub const OWN_QUERY_MARKER: &str = "persona_capture";
 
 /// Why a text-bearing entry is skipped, by its text alone.
 pub(crate) fn classify_text(text: &str, keep_utility: bool) -> Option<StatSkipReason> {
-    if reads_system_catalog(text) {
+    if text.contains(OWN_QUERY_MARKER) {
+        Some(StatSkipReason::OwnQuery)
+    } else if is_utility_statement(text) {
+        (!keep_utility).then_some(StatSkipReason::UtilityStatement)
+    } else if reads_system_catalog(text) {
         Some(StatSkipReason::SystemCatalog)
-    } else if !keep_utility && is_utility_statement(text) {
-        Some(StatSkipReason::UtilityStatement)
     } else {
         None
     }
@@ -544,15 +561,8 @@ pub(crate) fn now_micros() -> i64 {
 pub enum PgStatStatementsError {
     #[error("pg_stat_statements is a PostgreSQL view; this is a {0} database")]
     NotPostgres(Dialect),
-    #[error(
-        "the pg_stat_statements extension is not installed in database `{database}`. Install it \
-         with `CREATE EXTENSION pg_stat_statements;` in that database (or pass \
-         --create-extension). The module must also be preloaded by the server: \
-         shared_preload_libraries = 'pg_stat_statements' in postgresql.conf (or ALTER SYSTEM SET \
-         shared_preload_libraries = 'pg_stat_statements'), then restart PostgreSQL \
-         (shared_preload_libraries is now {preload})"
-    )]
-    NotInstalled { database: String, preload: String },
+    #[error("the pg_stat_statements extension is not installed in database `{database}`: {hint}")]
+    NotInstalled { database: String, hint: String },
     #[error(
         "pg_stat_statements is installed in database `{database}` but the server did not load \
          it: add it to shared_preload_libraries (ALTER SYSTEM SET shared_preload_libraries = \
@@ -627,9 +637,12 @@ impl PgStatStatements {
             return Err(PgStatStatementsError::NotPostgres(db.dialect()));
         };
         let pool = pool.clone();
-        let row = sqlx::query("SELECT current_database()::text, oid::int8 FROM pg_catalog.pg_database WHERE datname = current_database()")
-            .fetch_one(&pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT pg_catalog.current_database()::text, oid::int8 FROM pg_catalog.pg_database \
+             WHERE datname = pg_catalog.current_database()",
+        )
+        .fetch_one(&pool)
+        .await?;
         let database: String = row.try_get(0)?;
         let dbid: i64 = row.try_get(1)?;
         let mut installed = installed_extension(&pool).await?;
@@ -644,17 +657,31 @@ impl PgStatStatements {
             installed = installed_extension(&pool).await?;
         }
         let Some((schema, extension_version)) = installed else {
-            let preload: Option<String> =
-                sqlx::query_scalar("SELECT current_setting('shared_preload_libraries', true)")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap_or(None);
-            let preload = match preload {
-                Some(p) if p.is_empty() => "empty".to_owned(),
-                Some(p) => format!("'{p}'"),
-                None => "not visible to this user".to_owned(),
+            let preload: Option<String> = sqlx::query_scalar(
+                "SELECT pg_catalog.current_setting('shared_preload_libraries', true)",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(None);
+            let create = "install it with `CREATE EXTENSION pg_stat_statements;` in that database \
+                          (or pass --create-extension)";
+            let hint = match preload {
+                Some(p) if p.split(',').any(|l| l.trim() == "pg_stat_statements") => {
+                    format!("{create}; the server already preloads the module")
+                }
+                found => format!(
+                    "{create}. The module must also be preloaded by the server: add it to \
+                     shared_preload_libraries in postgresql.conf (or ALTER SYSTEM SET \
+                     shared_preload_libraries = 'pg_stat_statements', keeping any libraries \
+                     already listed) and restart PostgreSQL (shared_preload_libraries is now {})",
+                    match found {
+                        Some(p) if p.is_empty() => "empty".to_owned(),
+                        Some(p) => format!("'{p}'"),
+                        None => "not visible to this user".to_owned(),
+                    }
+                ),
             };
-            return Err(PgStatStatementsError::NotInstalled { database, preload });
+            return Err(PgStatStatementsError::NotInstalled { database, hint });
         };
         let schema = Dialect::Postgres.quote_ident(&schema);
         let columns: Vec<String> = sqlx::query_scalar(
@@ -695,7 +722,7 @@ impl PgStatStatements {
         if let Err(source) = sqlx::query(AssertSqlSafe(probe)).execute(&pool).await {
             let not_loaded = source
                 .as_database_error()
-                .and_then(|e| e.code())
+                .and_then(sqlx::error::DatabaseError::code)
                 .is_some_and(|c| c == "55000");
             return Err(if not_loaded {
                 PgStatStatementsError::NotLoaded { database, source }
@@ -873,7 +900,7 @@ async fn installed_extension(pool: &PgPool) -> Result<Option<(String, String)>, 
 
 async fn has_info_view(pool: &PgPool, quoted_schema: &str) -> Result<bool, sqlx::Error> {
     let name = format!("{quoted_schema}.pg_stat_statements_info");
-    let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+    let found: Option<String> = sqlx::query_scalar("SELECT pg_catalog.to_regclass($1)::text")
         .bind(name)
         .fetch_one(pool)
         .await?;
@@ -1031,5 +1058,14 @@ mod tests {
             "SELECT * FROM `information_schema` . `TABLES`"
         ));
         assert_eq!(classify_text("SELECT * FROM orders", false), None);
+        assert!(reads_system_catalog("SELECT VERSION ( )"));
+        assert!(reads_system_catalog("SELECT @@`version_comment` LIMIT ?"));
+        assert_eq!(
+            classify_text(
+                "WITH `persona_capture` AS ( SELECT COUNT ( * ) AS `n` FROM `t` ) SELECT `n` FROM `persona_capture`",
+                false
+            ),
+            Some(StatSkipReason::OwnQuery)
+        );
     }
 }

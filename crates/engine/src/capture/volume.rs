@@ -10,6 +10,10 @@
 //!   (InnoDB's estimate, refreshed by its statistics).
 //! - SQLite: exact `count(*)`; sizes from the `dbstat` table when compiled in, else the
 //!   database's `page_count × page_size` shared out by row counts (an estimate).
+//!
+//! Row counts run inside a CTE named with the capture marker (`OWN_QUERY_MARKER`), so that
+//! `pg_stat_statements` (whose query ids ignore column aliases, but not a CTE) and digest polling
+//! tell them from the application's own `count(*)` and skip them.
 
 use std::time::Duration;
 
@@ -18,7 +22,7 @@ use persona_core::analysis::trends::{self, TableTrend, TrendConfig, VolumeSample
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::pg_stat_statements::now_micros;
+use super::pg_stat_statements::{OWN_QUERY_MARKER, now_micros};
 use crate::db::Database;
 
 /// Errors sampling table volumes.
@@ -191,7 +195,7 @@ async fn postgres(
         let exact = estimate < 0.0 || estimate < options.exact_below_rows as f64;
         let rows = if exact {
             let sql = format!(
-                "SELECT count(*) FROM {}",
+                "WITH {OWN_QUERY_MARKER} AS (SELECT count(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
                 Dialect::Postgres.quote_ident(&table)
             );
             let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
@@ -244,7 +248,7 @@ async fn mysql(
             || estimate.is_none_or(|e| e < 0 || (e as u64) < options.exact_below_rows);
         let rows = if exact && !counted_by_engine {
             let sql = format!(
-                "SELECT COUNT(*) FROM {}",
+                "WITH {OWN_QUERY_MARKER} AS (SELECT COUNT(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
                 Dialect::Mysql.quote_ident(&table)
             );
             let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
@@ -282,7 +286,7 @@ async fn sqlite(
     let mut out = Vec::with_capacity(names.len());
     for table in names.into_iter().filter(|t| wanted(options, t)) {
         let sql = format!(
-            "SELECT count(*) FROM {}",
+            "WITH {OWN_QUERY_MARKER} AS (SELECT count(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
             Dialect::Sqlite.quote_ident(&table)
         );
         let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
@@ -303,7 +307,7 @@ async fn sqlite(
     // dbstat: one row per b-tree page; a table's size includes its indexes' b-trees.
     let mut have_dbstat = true;
     for t in &mut out {
-        match sqlx::query_scalar::<_, Option<i64>>(
+        if let Ok(size) = sqlx::query_scalar::<_, Option<i64>>(
             "SELECT SUM(pgsize) FROM dbstat \
              WHERE name = ?1 OR name IN (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1)",
         )
@@ -311,11 +315,10 @@ async fn sqlite(
         .fetch_one(pool)
         .await
         {
-            Ok(size) => t.bytes = Some(size.unwrap_or(0).max(0) as u64),
-            Err(_) => {
-                have_dbstat = false;
-                break;
-            }
+            t.bytes = Some(size.unwrap_or(0).max(0) as u64);
+        } else {
+            have_dbstat = false;
+            break;
         }
     }
     if !have_dbstat {

@@ -54,6 +54,8 @@ pub struct BenchConfig {
     pub pgbouncer: Option<PathBuf>,
     /// Keep the scratch database.
     pub keep_database: bool,
+    /// The proxy's worker threads ([`ProxyConfig::workers`]; `None`: its default).
+    pub proxy_workers: Option<usize>,
 }
 
 impl BenchConfig {
@@ -72,6 +74,7 @@ impl BenchConfig {
             pgbench: PathBuf::from("pgbench"),
             pgbouncer: None,
             keep_database: false,
+            proxy_workers: None,
         }
     }
 }
@@ -146,6 +149,9 @@ pub struct Run {
     pub target: Target,
     pub result: PgbenchResult,
     pub captured: Option<Captured>,
+    /// CPU time the middle process (this process for the proxy, PgBouncer's) spent per
+    /// transaction, µs: a measure of its cost that holds up on a busy machine.
+    pub cpu_us_per_transaction: Option<f64>,
 }
 
 /// A workload and its runs (the median round per target).
@@ -331,32 +337,29 @@ async fn measure(
         port: db.port,
     };
     let (tx, rx) = mpsc::channel(1 << 16);
-    let proxy = Proxy::bind(ProxyConfig::new(loopback(0), upstream), tx).await?;
+    let mut proxy_config = ProxyConfig::new(loopback(0), upstream);
+    if let Some(workers) = config.proxy_workers {
+        proxy_config.workers = workers;
+    }
+    let proxy = Proxy::bind(proxy_config, tx).await?;
     let proxy_addr = proxy.local_addr();
     let stats = proxy.stats();
     let proxy_task = tokio::spawn(proxy.run());
     let tally = Arc::new(Tally::default());
     spawn_consumer(rx, Arc::clone(&tally));
 
-    let bouncer = match find_pgbouncer(config) {
-        Some(path) => match Pgbouncer::start(
-            &path,
-            db,
-            2 * config.idle_clients + 2 * config.clients as usize + 20,
-        )
-        .await
-        {
+    let max_clients = 2 * config.idle_clients + 2 * config.clients as usize + 20;
+    let bouncer = if let Some(path) = find_pgbouncer(config) {
+        match Pgbouncer::start(&path, db, max_clients).await {
             Ok(b) => Some(b),
             Err(e) => {
                 notes.push(format!("PgBouncer not measured: {e}"));
                 None
             }
-        },
-        None => {
-            notes
-                .push("PgBouncer not found (/usr/sbin/pgbouncer or PATH): not measured".to_owned());
-            None
         }
+    } else {
+        notes.push("PgBouncer not found (/usr/sbin/pgbouncer or PATH): not measured".to_owned());
+        None
     };
     let targets: Vec<(Target, Conn)> = [
         Some((Target::Direct, db.clone())),
@@ -389,12 +392,11 @@ async fn measure(
                 "{} idle sessions through the proxy",
                 config.idle_clients
             ));
-            match &bouncer {
-                Some(b) => Some(idle_memory(config, db, b).await?),
-                None => {
-                    notes.push("idle-session memory not measured (it needs PgBouncer)".to_owned());
-                    None
-                }
+            if let Some(b) = &bouncer {
+                Some(idle_memory(config, db, b).await?)
+            } else {
+                notes.push("idle-session memory not measured (it needs PgBouncer)".to_owned());
+                None
             }
         } else {
             None
@@ -422,7 +424,12 @@ async fn measure(
                         round + 1,
                         config.rounds
                     ));
-                    let run = throughput(config, conn, *target, &args, &stats, &tally).await?;
+                    let pid = match target {
+                        Target::Direct => None,
+                        Target::Proxy => Some(std::process::id()),
+                        Target::Pgbouncer => bouncer.as_ref().map(|b| b.child.id()),
+                    };
+                    let run = throughput(config, conn, *target, &args, &stats, &tally, pid).await?;
                     per_target[i].push(run);
                 }
             }
@@ -469,7 +476,9 @@ async fn throughput(
     args: &str,
     stats: &ProxyStats,
     tally: &Tally,
+    cpu_pid: Option<u32>,
 ) -> Result<Run, BenchError> {
+    let cpu_before = cpu_pid.and_then(cpu_ns);
     let before = (
         stats.snapshot(),
         tally.per_transaction.load(Ordering::Relaxed),
@@ -479,6 +488,12 @@ async fn throughput(
     argv.extend(args.split(' '));
     let out = pgbench(config, conn, &argv).await?;
     let result = parse_pgbench(&out)?;
+    let cpu_us_per_transaction = match (cpu_before, cpu_pid.and_then(cpu_ns)) {
+        (Some(a), Some(b)) if result.transactions > 0 => {
+            Some(b.saturating_sub(a) as f64 / 1000.0 / result.transactions as f64)
+        }
+        _ => None,
+    };
     let captured = if target == Target::Proxy {
         // Wait for the consumer to have counted everything the proxy captured.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -500,7 +515,23 @@ async fn throughput(
         target,
         result,
         captured,
+        cpu_us_per_transaction,
     })
+}
+
+/// CPU time of every thread of a process so far, ns (Linux `schedstat`).
+fn cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        total += text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
 }
 
 async fn single_client(
@@ -581,7 +612,11 @@ async fn idle_memory(
         host: "127.0.0.1".to_owned(),
         port: bouncer.port,
     };
-    let proxy = Proxy::bind(ProxyConfig::new(loopback(0), upstream), tx).await?;
+    let mut proxy_config = ProxyConfig::new(loopback(0), upstream);
+    if let Some(workers) = config.proxy_workers {
+        proxy_config.workers = workers;
+    }
+    let proxy = Proxy::bind(proxy_config, tx).await?;
     let addr = proxy.local_addr();
     let task = tokio::spawn(proxy.run());
     let rss_before_kb = rss_kb(std::process::id()).unwrap_or(0);
@@ -673,9 +708,10 @@ fn rss_kb(pid: u32) -> Option<u64> {
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".to_owned(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 fn scratch_dir(what: &str) -> Result<PathBuf, BenchError> {
@@ -901,6 +937,9 @@ impl fmt::Display for BenchReport {
                 if r.result.failed > 0 {
                     write!(f, " ({} failed)", r.result.failed)?;
                 }
+                if let Some(cpu) = r.cpu_us_per_transaction {
+                    write!(f, "  {cpu:.1} µs CPU per transaction")?;
+                }
                 writeln!(f)?;
                 if let Some(c) = r.captured {
                     let ratio = |other: Option<f64>| {
@@ -941,7 +980,7 @@ impl fmt::Display for BenchReport {
                 )?;
                 match direct {
                     Some(d) if l.target != Target::Direct => {
-                        writeln!(f, "  {:+.1} µs median over direct", l.median_us - d)?
+                        writeln!(f, "  {:+.1} µs median over direct", l.median_us - d)?;
                     }
                     _ => writeln!(f)?,
                 }

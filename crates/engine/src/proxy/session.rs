@@ -154,7 +154,7 @@ async fn forward_cancel(mut client: TcpStream, shared: &Shared, c2s: &Pump, len:
     match result {
         Ok(()) => tracing::debug!(pid, "forwarded a cancel request"),
         Err(e) => {
-            tracing::warn!(pid, upstream = %shared.config.upstream, "could not forward a cancel request: {e}")
+            tracing::warn!(pid, upstream = %shared.config.upstream, "could not forward a cancel request: {e}");
         }
     }
     let _ = client.shutdown().await;

@@ -221,7 +221,7 @@ impl Tracker {
                 if !complete {
                     sql.push('…');
                 }
-                Pending::Query(self.execution(Sql::Owned(sql), Vec::new()))
+                Pending::Query(Self::execution(Sql::Owned(sql), Vec::new()))
             }
             Frontend::Parse => {
                 self.parse(body, complete);
@@ -236,7 +236,7 @@ impl Tracker {
                     .ok()
                     .and_then(|e| self.portals.get(e.portal));
                 let execution = portal.map(|p| (Sql::Shared(Arc::clone(&p.sql)), p.params.clone()));
-                Pending::Execute(execution.map(|(sql, params)| self.execution(sql, params)))
+                Pending::Execute(execution.map(|(sql, params)| Self::execution(sql, params)))
             }
             Frontend::Describe => match extended::target(body) {
                 Ok(Target::Statement(name)) => Pending::DescribeStatement(name.into()),
@@ -262,7 +262,7 @@ impl Tracker {
         self.push(request);
     }
 
-    fn execution(&self, sql: Sql, params: Vec<Option<String>>) -> Execution {
+    fn execution(sql: Sql, params: Vec<Option<String>>) -> Execution {
         Execution {
             sql,
             params,

@@ -15,21 +15,35 @@ pub(super) struct Migration {
 }
 
 /// The schema version this build of the registry knows and creates.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations for a SQLite registry, in order.
-pub(super) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "personas",
-    sql: include_str!("migrations/sqlite/0001_personas.sql"),
-}];
+pub(super) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "personas",
+        sql: include_str!("migrations/sqlite/0001_personas.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "connections",
+        sql: include_str!("migrations/sqlite/0002_connections.sql"),
+    },
+];
 
 /// Migrations for a PostgreSQL registry, in order.
-pub(super) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "personas",
-    sql: include_str!("migrations/postgres/0001_personas.sql"),
-}];
+pub(super) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "personas",
+        sql: include_str!("migrations/postgres/0001_personas.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "connections",
+        sql: include_str!("migrations/postgres/0002_connections.sql"),
+    },
+];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS registry_migrations (
     version    BIGINT NOT NULL PRIMARY KEY,

@@ -20,6 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use connections::{SavedConnection, SecretRef, password, strip_password, with_password};
 pub use migrations::SCHEMA_VERSION;
 
 /// Environment variable naming the registry (a URL or a SQLite file path) when none is given.
@@ -94,6 +95,15 @@ pub enum RegistryError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(
+        "the connection URL `{0}` carries a password; save it without one and say where the \
+         password comes from (environment variable, ~/.pgpass or a prompt)"
+    )]
+    PasswordInUrl(String),
+    #[error("no connection named `{0}` in the registry")]
+    ConnectionNotFound(String),
+    #[error("a connection named `{0}` already exists")]
+    DuplicateConnection(String),
     #[error("registry query failed: {0}")]
     Sqlx(#[from] sqlx::Error),
 }
@@ -162,6 +172,9 @@ macro_rules! find_persona {
             .await?
     };
 }
+
+// After the macros, which it uses.
+mod connections;
 
 const FIND: &str = "SELECT persona_id, name, latest_version FROM personas \
      WHERE persona_id = $1 OR name = $1 \

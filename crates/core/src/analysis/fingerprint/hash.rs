@@ -54,10 +54,17 @@ pub(crate) fn load_short(bytes: &[u8]) -> u64 {
     let n = bytes.len();
     if n >= 4 {
         let lo = u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-        let hi = u64::from(u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]));
+        let hi = u64::from(u32::from_le_bytes([
+            bytes[n - 4],
+            bytes[n - 3],
+            bytes[n - 2],
+            bytes[n - 1],
+        ]));
         lo | (hi << ((n - 4) * 8))
     } else if n > 0 {
-        u64::from(bytes[0]) | (u64::from(bytes[n / 2]) << (n / 2 * 8)) | (u64::from(bytes[n - 1]) << ((n - 1) * 8))
+        u64::from(bytes[0])
+            | (u64::from(bytes[n / 2]) << (n / 2 * 8))
+            | (u64::from(bytes[n - 1]) << ((n - 1) * 8))
     } else {
         0
     }
@@ -85,7 +92,12 @@ pub(crate) struct Hasher {
 
 impl Default for Hasher {
     fn default() -> Self {
-        Hasher { acc: P0, buf: 0, fill: 0, len: 0 }
+        Hasher {
+            acc: P0,
+            buf: 0,
+            fill: 0,
+            len: 0,
+        }
     }
 }
 
@@ -104,7 +116,11 @@ impl Hasher {
         let total = fill + n;
         if total >= 8 {
             self.mix(self.buf);
-            self.buf = if fill == 0 { 0 } else { word >> ((8 - fill) * 8) };
+            self.buf = if fill == 0 {
+                0
+            } else {
+                word >> ((8 - fill) * 8)
+            };
             self.fill = total - 8;
         } else {
             self.fill = total;
@@ -176,7 +192,10 @@ mod tests {
         let whole = hash(&[text]);
         for cut in 0..text.len() {
             for cut2 in cut..text.len() {
-                assert_eq!(hash(&[&text[..cut], &text[cut..cut2], &text[cut2..]]), whole);
+                assert_eq!(
+                    hash(&[&text[..cut], &text[cut..cut2], &text[cut2..]]),
+                    whole
+                );
             }
         }
     }
@@ -186,16 +205,31 @@ mod tests {
         for b in 0..=255u8 {
             let word = u64::from_le_bytes([b, b'A', b'z', 0x80 | b, b, 0, 0xff, b'@']);
             let bytes = word.to_le_bytes();
-            assert_eq!(lower8(word).to_le_bytes(), bytes.map(|c| c.to_ascii_lowercase()), "{b}");
-            assert_eq!(upper8(word).to_le_bytes(), bytes.map(|c| c.to_ascii_uppercase()), "{b}");
+            assert_eq!(
+                lower8(word).to_le_bytes(),
+                bytes.map(|c| c.to_ascii_lowercase()),
+                "{b}"
+            );
+            assert_eq!(
+                upper8(word).to_le_bytes(),
+                bytes.map(|c| c.to_ascii_uppercase()),
+                "{b}"
+            );
         }
         let text = "Mixed_Case ÉtÉ [at] @Zz `~ {|}".as_bytes();
-        for (case, want) in [(Case::Lower, text.to_ascii_lowercase()), (Case::Upper, text.to_ascii_uppercase())] {
+        for (case, want) in [
+            (Case::Lower, text.to_ascii_lowercase()),
+            (Case::Upper, text.to_ascii_uppercase()),
+        ] {
             for cut in 0..text.len() {
                 let mut folded = Hasher::default();
                 folded.token(true, &text[..cut], case);
                 folded.token(false, &text[cut..], case);
-                assert_eq!(folded.finish(), hash(&[&b" "[..], want.as_slice()]), "{case:?} {cut}");
+                assert_eq!(
+                    folded.finish(),
+                    hash(&[&b" "[..], want.as_slice()]),
+                    "{case:?} {cut}"
+                );
             }
         }
     }

@@ -171,7 +171,9 @@ const SLOTS: usize = 512;
 /// The slot a word starts probing at, from its length and its first and last letters (with
 /// the 0x20 bit set, so case does not matter).
 const fn slot(len: usize, first: u8, last: u8) -> usize {
-    (len.wrapping_mul(0x9e) ^ ((first | 0x20) as usize).wrapping_mul(37) ^ (((last | 0x20) as usize) << 3))
+    (len.wrapping_mul(0x9e)
+        ^ ((first | 0x20) as usize).wrapping_mul(37)
+        ^ (((last | 0x20) as usize) << 3))
         % SLOTS
 }
 
@@ -258,7 +260,17 @@ mod tests {
 
     #[test]
     fn other_words_are_not() {
-        for word in ["orders", "a", "", "sélect", "selects", "selec", "_select", "in_", "customer_id"] {
+        for word in [
+            "orders",
+            "a",
+            "",
+            "sélect",
+            "selects",
+            "selec",
+            "_select",
+            "in_",
+            "customer_id",
+        ] {
             assert_eq!(keyword(word.as_bytes()), None, "{word}");
         }
         assert_eq!(keyword(&[b'x'; 40]), None);

@@ -95,8 +95,20 @@ static CLASS: [u8; 256] = {
         // PostgreSQL's operator characters, minus `?` which is lexed apart.
         if matches!(
             b,
-            b'+' | b'-' | b'*' | b'/' | b'<' | b'>' | b'=' | b'~' | b'!' | b'@' | b'#' | b'%'
-                | b'^' | b'&' | b'|'
+            b'+' | b'-'
+                | b'*'
+                | b'/'
+                | b'<'
+                | b'>'
+                | b'='
+                | b'~'
+                | b'!'
+                | b'@'
+                | b'#'
+                | b'%'
+                | b'^'
+                | b'&'
+                | b'|'
         ) {
             class |= OP;
         }
@@ -123,7 +135,14 @@ fn is_ident_start(b: u8) -> bool {
 
 impl<'a> Lexer<'a> {
     pub(crate) fn new(src: &'a str, flavor: Flavor) -> Self {
-        Lexer { src: src.as_bytes(), pos: 0, start: 0, end: 0, flavor, exec_comment: false }
+        Lexer {
+            src: src.as_bytes(),
+            pos: 0,
+            start: 0,
+            end: 0,
+            flavor,
+            exec_comment: false,
+        }
     }
 
     #[inline]
@@ -142,7 +161,10 @@ impl<'a> Lexer<'a> {
     #[inline]
     fn skip_class(&self, i: usize, class: u8) -> usize {
         let rest = self.rest(i);
-        i + rest.iter().position(|&b| !is(b, class)).unwrap_or(rest.len())
+        i + rest
+            .iter()
+            .position(|&b| !is(b, class))
+            .unwrap_or(rest.len())
     }
 
     /// The text of the last token.
@@ -349,7 +371,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn quoted_ident(&mut self, quote: u8) -> Kind {
-        let kind = if quote == b'`' { Kind::Backticked } else { Kind::Quoted };
+        let kind = if quote == b'`' {
+            Kind::Backticked
+        } else {
+            Kind::Quoted
+        };
         self.start = self.pos + 1;
         let mut i = self.start;
         loop {
@@ -385,7 +411,10 @@ impl<'a> Lexer<'a> {
                 return self.single(Kind::Other);
             }
             let rest = self.rest(i);
-            i += rest.iter().position(|&b| !is(b, IDENT) || b == b'$').unwrap_or(rest.len());
+            i += rest
+                .iter()
+                .position(|&b| !is(b, IDENT) || b == b'$')
+                .unwrap_or(rest.len());
             if self.at(i) != b'$' {
                 return self.single(Kind::Other);
             }
@@ -401,20 +430,26 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         // The common case: plain digits, then something that continues no number.
         let end = self.skip_class(start, DIGIT);
-        if end > start && !matches!(self.at(end), b'.' | b'e' | b'E' | b'_' | b'x' | b'X' | b'b' | b'B' | b'o' | b'O') {
+        if end > start
+            && !matches!(
+                self.at(end),
+                b'.' | b'e' | b'E' | b'_' | b'x' | b'X' | b'b' | b'B' | b'o' | b'O'
+            )
+        {
             self.pos = end;
             return;
         }
         let radix = |p: u8| self.at(start) == b'0' && self.at(start + 1) | 0x20 == p;
-        let digits: Option<fn(u8) -> bool> = if radix(b'x') && self.at(start + 2).is_ascii_hexdigit() {
-            Some(|c| c.is_ascii_hexdigit() || c == b'_')
-        } else if radix(b'b') && matches!(self.at(start + 2), b'0' | b'1') {
-            Some(|c| matches!(c, b'0' | b'1' | b'_'))
-        } else if radix(b'o') && matches!(self.at(start + 2), b'0'..=b'7') {
-            Some(|c| matches!(c, b'0'..=b'7' | b'_'))
-        } else {
-            None
-        };
+        let digits: Option<fn(u8) -> bool> =
+            if radix(b'x') && self.at(start + 2).is_ascii_hexdigit() {
+                Some(|c| c.is_ascii_hexdigit() || c == b'_')
+            } else if radix(b'b') && matches!(self.at(start + 2), b'0' | b'1') {
+                Some(|c| matches!(c, b'0' | b'1' | b'_'))
+            } else if radix(b'o') && matches!(self.at(start + 2), b'0'..=b'7') {
+                Some(|c| matches!(c, b'0'..=b'7' | b'_'))
+            } else {
+                None
+            };
         if let Some(ok) = digits {
             let rest = self.rest(start + 2);
             self.pos = start + 2 + rest.iter().position(|&c| !ok(c)).unwrap_or(rest.len());
@@ -423,7 +458,10 @@ impl<'a> Lexer<'a> {
         let src = self.src;
         let decimal = |i: usize| {
             let rest = src.get(i..).unwrap_or_default();
-            i + rest.iter().position(|&c| !(c.is_ascii_digit() || c == b'_')).unwrap_or(rest.len())
+            i + rest
+                .iter()
+                .position(|&c| !(c.is_ascii_digit() || c == b'_'))
+                .unwrap_or(rest.len())
         };
         self.pos = decimal(start);
         if self.at(self.pos) == b'.' && self.at(self.pos + 1) != b'.' {
@@ -538,7 +576,8 @@ impl<'a> Lexer<'a> {
         }
         let run = self.src.get(start..i).unwrap_or_default();
         if run.len() > 1 && matches!(run[run.len() - 1], b'+' | b'-') {
-            let special = |c: &u8| matches!(c, b'~' | b'!' | b'@' | b'#' | b'%' | b'^' | b'&' | b'|');
+            let special =
+                |c: &u8| matches!(c, b'~' | b'!' | b'@' | b'#' | b'%' | b'^' | b'&' | b'|');
             let mut keep = run.len();
             if !run.iter().any(special) {
                 while keep > 1 && matches!(run[keep - 1], b'+' | b'-') {
@@ -579,7 +618,10 @@ mod tests {
             if kind == Kind::Eof {
                 return out;
             }
-            out.push((kind, std::str::from_utf8(lexer.text()).expect("token bounds are char bounds")));
+            out.push((
+                kind,
+                std::str::from_utf8(lexer.text()).expect("token bounds are char bounds"),
+            ));
         }
     }
 
@@ -595,9 +637,16 @@ mod tests {
             ("E'it\\'s' x", vec![(Str, "E'it\\'s'"), (Word, "x")]),
             ("$$a'b$$ x", vec![(Str, "$$a'b$$"), (Word, "x")]),
             ("$fn$ $$ $fn$ x", vec![(Str, "$fn$ $$ $fn$"), (Word, "x")]),
-            ("N'x' X'0F' B'01' U&'d' _utf8mb4'é'", vec![
-                (Str, "N'x'"), (Str, "X'0F'"), (Str, "B'01'"), (Str, "U&'d'"), (Str, "_utf8mb4'é'"),
-            ]),
+            (
+                "N'x' X'0F' B'01' U&'d' _utf8mb4'é'",
+                vec![
+                    (Str, "N'x'"),
+                    (Str, "X'0F'"),
+                    (Str, "B'01'"),
+                    (Str, "U&'d'"),
+                    (Str, "_utf8mb4'é'"),
+                ],
+            ),
             ("'unterminated", vec![(Str, "'unterminated")]),
         ];
         for (sql, want) in cases {
@@ -608,11 +657,20 @@ mod tests {
     #[test]
     fn backslashes_depend_on_flavor() {
         // MySQL: `\'` escapes the quote, so the string runs on.
-        assert_eq!(lex(r"'a\'b' x", Flavor::Mysql), vec![(Kind::Str, r"'a\'b'"), (Kind::Word, "x")]);
+        assert_eq!(
+            lex(r"'a\'b' x", Flavor::Mysql),
+            vec![(Kind::Str, r"'a\'b'"), (Kind::Word, "x")]
+        );
         // PostgreSQL (standard_conforming_strings): the backslash is an ordinary character.
-        assert_eq!(lex(r"'C:\' x", Flavor::Postgres), vec![(Kind::Str, r"'C:\'"), (Kind::Word, "x")]);
+        assert_eq!(
+            lex(r"'C:\' x", Flavor::Postgres),
+            vec![(Kind::Str, r"'C:\'"), (Kind::Word, "x")]
+        );
         // Generic reads MySQL escapes, and falls back when that leaves the string open.
-        assert_eq!(lex(r"LIKE 'a\_%' ESCAPE '\'", Flavor::Generic).last(), Some(&(Kind::Str, r"'\'")));
+        assert_eq!(
+            lex(r"LIKE 'a\_%' ESCAPE '\'", Flavor::Generic).last(),
+            Some(&(Kind::Str, r"'\'"))
+        );
     }
 
     #[test]
@@ -621,15 +679,27 @@ mod tests {
         assert_eq!(
             lex("1 1.5 .5 1e10 2.5E-3 0x1F 1_000 x=-5", Flavor::Generic),
             vec![
-                (Num, "1"), (Num, "1.5"), (Num, ".5"), (Num, "1e10"), (Num, "2.5E-3"),
-                (Num, "0x1F"), (Num, "1_000"), (Word, "x"), (Op, "="), (Op, "-"), (Num, "5"),
+                (Num, "1"),
+                (Num, "1.5"),
+                (Num, ".5"),
+                (Num, "1e10"),
+                (Num, "2.5E-3"),
+                (Num, "0x1F"),
+                (Num, "1_000"),
+                (Word, "x"),
+                (Op, "="),
+                (Op, "-"),
+                (Num, "5"),
             ]
         );
         assert_eq!(
-            lex("$1 ? :name %s %(id)s a::int b:=1 j->>'k' j #> p ?| a!=-1", Flavor::Generic)
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect::<Vec<_>>(),
+            lex(
+                "$1 ? :name %s %(id)s a::int b:=1 j->>'k' j #> p ?| a!=-1",
+                Flavor::Generic
+            )
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>(),
             vec![
                 Param, Question, Param, Param, Param, Word, Cast, Word, Word, Op, Num, Word, Op,
                 Str, Word, Op, Word, Op, Word, Op, Op, Num,
@@ -640,13 +710,22 @@ mod tests {
     #[test]
     fn comments_and_hash() {
         use Kind::*;
-        assert_eq!(kinds("a -- x\n b /* c /* d */ e */ f", Flavor::Generic), vec![Word, Word, Word]);
+        assert_eq!(
+            kinds("a -- x\n b /* c /* d */ e */ f", Flavor::Generic),
+            vec![Word, Word, Word]
+        );
         // MySQL comments do not nest: `e */ f` is SQL there.
         assert_eq!(kinds("a /* c /* d */ e", Flavor::Mysql), vec![Word, Word]);
         assert_eq!(kinds("# note\nSELECT 1", Flavor::Generic), vec![Word, Num]);
-        assert_eq!(kinds("SELECT j #> p", Flavor::Generic), vec![Word, Word, Op, Word]);
+        assert_eq!(
+            kinds("SELECT j #> p", Flavor::Generic),
+            vec![Word, Word, Op, Word]
+        );
         assert_eq!(kinds("SELECT 1 # note", Flavor::Mysql), vec![Word, Num]);
-        assert_eq!(kinds("/*!40101 SET x = 1 */", Flavor::Generic), vec![Word, Word, Op, Num]);
+        assert_eq!(
+            kinds("/*!40101 SET x = 1 */", Flavor::Generic),
+            vec![Word, Word, Op, Num]
+        );
         assert_eq!(kinds("a /* never closed", Flavor::Generic), vec![Word]);
     }
 
@@ -654,10 +733,7 @@ mod tests {
     fn quoted_identifiers() {
         assert_eq!(
             lex("\"My \"\"T\"\"\" `b``q`", Flavor::Generic),
-            vec![
-                (Kind::Quoted, "My \"\"T\"\""),
-                (Kind::Backticked, "b``q"),
-            ]
+            vec![(Kind::Quoted, "My \"\"T\"\""), (Kind::Backticked, "b``q"),]
         );
         assert_eq!(lex("\"str\"", Flavor::Mysql), vec![(Kind::Str, "\"str\"")]);
     }

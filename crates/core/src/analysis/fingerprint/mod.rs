@@ -140,7 +140,9 @@ impl FromStr for Fingerprint {
         if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ParseFingerprintError(s.to_owned()));
         }
-        u64::from_str_radix(s, 16).map(Fingerprint).map_err(|_| ParseFingerprintError(s.to_owned()))
+        u64::from_str_radix(s, 16)
+            .map(Fingerprint)
+            .map_err(|_| ParseFingerprintError(s.to_owned()))
     }
 }
 
@@ -173,7 +175,11 @@ pub fn fingerprint(sql: &str) -> Fingerprint {
 
 /// The fingerprint of `sql`, read with the rules of `flavor`.
 pub fn fingerprint_as(sql: &str, flavor: Flavor) -> Fingerprint {
-    Fingerprint(shape::Shaper::new(sql, flavor, hash::Hasher::default()).finish().finish())
+    Fingerprint(
+        shape::Shaper::new(sql, flavor, hash::Hasher::default())
+            .finish()
+            .finish(),
+    )
 }
 
 /// The normalized text of `sql` (read with [`Flavor::Generic`]): keywords in upper case,

@@ -96,12 +96,21 @@ const SP_COUNT: usize = Sp::Semi as usize + 1;
 
 static SPACING: [[bool; SP_COUNT]; SP_COUNT] = {
     const fn rule(prev: Sp, cur: Sp) -> bool {
-        let glued_after = matches!(prev, Sp::Start | Sp::Open | Sp::OpenBr | Sp::Dot | Sp::Tight);
-        let glued_before = matches!(cur, Sp::Close | Sp::CloseBr | Sp::Comma | Sp::Dot | Sp::Tight | Sp::Semi);
+        let glued_after = matches!(
+            prev,
+            Sp::Start | Sp::Open | Sp::OpenBr | Sp::Dot | Sp::Tight
+        );
+        let glued_before = matches!(
+            cur,
+            Sp::Close | Sp::CloseBr | Sp::Comma | Sp::Dot | Sp::Tight | Sp::Semi
+        );
         // A call (`count(`) or a subscript (`a[1]`, `f(x)[1]`).
         let call = matches!(cur, Sp::Open) && matches!(prev, Sp::Ident | Sp::CallKw);
         let subscript = matches!(cur, Sp::OpenBr)
-            && matches!(prev, Sp::Ident | Sp::CallKw | Sp::Close | Sp::CloseBr | Sp::Value);
+            && matches!(
+                prev,
+                Sp::Ident | Sp::CallKw | Sp::Close | Sp::CloseBr | Sp::Value
+            );
         !(glued_after || glued_before || call || subscript)
     }
     const ALL: [Sp; SP_COUNT] = [
@@ -161,7 +170,9 @@ enum Run {
 /// A value token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Val {
-    Single { string: bool },
+    Single {
+        string: bool,
+    },
     /// MySQL digest's `...`.
     List,
 }
@@ -267,7 +278,12 @@ impl<'a, S: Sink> Shaper<'a, S> {
             out,
             sig: Hasher::default(),
             sig_on: false,
-            prev: Prev { sp: Sp::Start, kw: None, kw2: None, ends_operand: false },
+            prev: Prev {
+                sp: Sp::Start,
+                kw: None,
+                kw2: None,
+                ends_operand: false,
+            },
             run: Run::Idle,
             last_str: false,
             semi: false,
@@ -395,11 +411,21 @@ impl<'a, S: Sink> Shaper<'a, S> {
             Sp::Kw | Sp::CallKw => kw.is_some_and(Kw::ends_operand),
             _ => false,
         };
-        self.prev = Prev { sp, kw, kw2: self.prev.kw, ends_operand };
+        self.prev = Prev {
+            sp,
+            kw,
+            kw2: self.prev.kw,
+            ends_operand,
+        };
     }
 
     fn mark(&self) -> Mark<S::Mark> {
-        Mark { out: self.out.mark(), sig: self.sig, sig_on: self.sig_on, prev: self.prev }
+        Mark {
+            out: self.out.mark(),
+            sig: self.sig,
+            sig_on: self.sig_on,
+            prev: self.prev,
+        }
     }
 
     fn reset(&mut self, mark: Mark<S::Mark>) {
@@ -482,7 +508,11 @@ impl<'a, S: Sink> Shaper<'a, S> {
         }
         self.other_token();
         let columns = (self.prev.sp == Sp::Close).then_some(self.closed_items);
-        let sp = if matches!(kw, Kw::Call | Kw::Array) { Sp::CallKw } else { Sp::Kw };
+        let sp = if matches!(kw, Kw::Call | Kw::Array) {
+            Sp::CallKw
+        } else {
+            Sp::Kw
+        };
         self.emit(sp, Some(kw), text, Upper);
         if kw == Kw::Values && self.values.is_none() {
             self.values = Some(ValuesList {
@@ -508,9 +538,15 @@ impl<'a, S: Sink> Shaper<'a, S> {
         }
         let map = if backtick { Lower } else { Same };
         let plain = kw.is_none()
-            && content.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
+            && content
+                .first()
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
             && content.iter().all(|&b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'$' || b >= 0x80
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'_'
+                    || b == b'$'
+                    || b >= 0x80
                     || (backtick && b.is_ascii_uppercase())
             });
         if plain {
@@ -546,7 +582,9 @@ impl<'a, S: Sink> Shaper<'a, S> {
                 match next {
                     Kind::Num | Kind::Param | Kind::Str | Kind::Question => {
                         self.lex = ahead;
-                        return self.value(Val::Single { string: next == Kind::Str });
+                        return self.value(Val::Single {
+                            string: next == Kind::Str,
+                        });
                     }
                     Kind::Word if matches!(keyword(ahead.text()), Some(Kw::Null | Kw::Bool)) => {
                         self.lex = ahead;
@@ -619,7 +657,9 @@ impl<'a, S: Sink> Shaper<'a, S> {
                 _ => {}
             }
         }
-        let count = columns.and_then(|n| n.checked_sub(before + after)).filter(|&n| n > 0);
+        let count = columns
+            .and_then(|n| n.checked_sub(before + after))
+            .filter(|&n| n > 0);
         self.emit(Sp::Value, None, b"?", Same);
         if let Some(n) = count {
             for _ in 1..n {
@@ -662,7 +702,11 @@ impl<'a, S: Sink> Shaper<'a, S> {
 
     fn open(&mut self, bracket: bool) {
         self.flush_run();
-        let (sp, text): (Sp, &[u8]) = if bracket { (Sp::OpenBr, b"[") } else { (Sp::Open, b"(") };
+        let (sp, text): (Sp, &[u8]) = if bracket {
+            (Sp::OpenBr, b"[")
+        } else {
+            (Sp::Open, b"(")
+        };
         if self.overflow > 0 || self.depth == MAX_DEPTH {
             self.overflow += 1;
             self.emit(sp, None, text, Same);
@@ -696,7 +740,12 @@ impl<'a, S: Sink> Shaper<'a, S> {
             self.sig_on = true;
         }
         self.emit(sp, None, text, Same);
-        self.levels[self.depth] = Level { kind, bracket, has_mark, ..Level::EMPTY };
+        self.levels[self.depth] = Level {
+            kind,
+            bracket,
+            has_mark,
+            ..Level::EMPTY
+        };
         self.depth += 1;
     }
 
@@ -725,8 +774,16 @@ impl<'a, S: Sink> Shaper<'a, S> {
             // `(a, b) IN ((1, 2), (3, 4))`: one shape for any number of rows.
             (LevelKind::In, Some(mark)) if level.only_values() || level.only_tuples() => {
                 self.reset(mark);
-                let (open, close): (&[u8], &[u8]) = if level.bracket { (b"[", b"]") } else { (b"(", b")") };
-                let (open_sp, close_sp) = if level.bracket { (Sp::OpenBr, Sp::CloseBr) } else { (Sp::Open, Sp::Close) };
+                let (open, close): (&[u8], &[u8]) = if level.bracket {
+                    (b"[", b"]")
+                } else {
+                    (b"(", b")")
+                };
+                let (open_sp, close_sp) = if level.bracket {
+                    (Sp::OpenBr, Sp::CloseBr)
+                } else {
+                    (Sp::Open, Sp::Close)
+                };
                 self.emit(open_sp, None, open, Same);
                 if level.only_values() {
                     self.emit(Sp::Value, None, b"?", Same);
@@ -762,7 +819,8 @@ impl<'a, S: Sink> Shaper<'a, S> {
         } else {
             level.commas + 1
         };
-        let tuple = matches!(level.kind, LevelKind::Plain | LevelKind::Bracket) && level.only_values();
+        let tuple =
+            matches!(level.kind, LevelKind::Plain | LevelKind::Bracket) && level.only_values();
         if let Some(parent) = self.top() {
             if tuple {
                 parent.tuples = true;

@@ -172,43 +172,124 @@ const SAME: &[&[&str]] = &[
 
 /// Pairs that must get different fingerprints.
 const DIFFERENT: &[(&str, &str)] = &[
-    ("SELECT * FROM orders WHERE id = 1", "SELECT * FROM order_items WHERE id = 1"),
-    ("SELECT * FROM orders WHERE id = 1", "SELECT * FROM orders WHERE customer_id = 1"),
+    (
+        "SELECT * FROM orders WHERE id = 1",
+        "SELECT * FROM order_items WHERE id = 1",
+    ),
+    (
+        "SELECT * FROM orders WHERE id = 1",
+        "SELECT * FROM orders WHERE customer_id = 1",
+    ),
     ("SELECT id FROM orders", "SELECT id, status FROM orders"),
-    ("SELECT * FROM orders WHERE id = 1", "SELECT * FROM orders WHERE id > 1"),
-    ("SELECT * FROM orders WHERE id < 1", "SELECT * FROM orders WHERE id <= 1"),
-    ("SELECT * FROM orders WHERE id = 1", "SELECT * FROM orders WHERE id <> 1"),
-    ("SELECT * FROM t WHERE a LIKE 'x%'", "SELECT * FROM t WHERE a ILIKE 'x%'"),
-    ("SELECT * FROM t WHERE a IN (1, 2)", "SELECT * FROM t WHERE a NOT IN (1, 2)"),
-    ("SELECT * FROM t WHERE a = 1 AND b = 2", "SELECT * FROM t WHERE a = 1 OR b = 2"),
-    ("SELECT * FROM t ORDER BY created_at", "SELECT * FROM t ORDER BY created_at DESC"),
-    ("SELECT * FROM t ORDER BY created_at ASC", "SELECT * FROM t ORDER BY created_at DESC"),
-    ("SELECT * FROM t ORDER BY a, b", "SELECT * FROM t ORDER BY b, a"),
-    ("SELECT * FROM t WHERE a = 1 LIMIT 10", "SELECT * FROM t WHERE a = 1"),
-    ("SELECT * FROM t LIMIT 10 OFFSET 20", "SELECT * FROM t LIMIT 10"),
-    ("INSERT INTO t VALUES (1, 2)", "INSERT INTO t VALUES (1, 2, 3)"),
-    ("INSERT INTO t VALUES ($1, $2), ($3, $4)", "INSERT INTO t VALUES ($1, $2, $3)"),
-    ("INSERT INTO t (a, b) VALUES (1, 2)", "INSERT INTO t (a, b, c) VALUES (1, 2, 3)"),
-    ("INSERT INTO t (a, b) VALUES (1, 2)", "INSERT INTO t (a, b) VALUES (1, now())"),
-    ("SELECT * FROM t WHERE id = ANY($1)", "SELECT * FROM t WHERE id IN ($1)"),
-    ("SELECT * FROM t WHERE a IS NULL", "SELECT * FROM t WHERE a IS NOT NULL"),
-    ("SELECT * FROM t WHERE a IS NULL", "SELECT * FROM t WHERE a = NULL"),
-    ("SELECT * FROM t WHERE a IS TRUE", "SELECT * FROM t WHERE a IS FALSE"),
+    (
+        "SELECT * FROM orders WHERE id = 1",
+        "SELECT * FROM orders WHERE id > 1",
+    ),
+    (
+        "SELECT * FROM orders WHERE id < 1",
+        "SELECT * FROM orders WHERE id <= 1",
+    ),
+    (
+        "SELECT * FROM orders WHERE id = 1",
+        "SELECT * FROM orders WHERE id <> 1",
+    ),
+    (
+        "SELECT * FROM t WHERE a LIKE 'x%'",
+        "SELECT * FROM t WHERE a ILIKE 'x%'",
+    ),
+    (
+        "SELECT * FROM t WHERE a IN (1, 2)",
+        "SELECT * FROM t WHERE a NOT IN (1, 2)",
+    ),
+    (
+        "SELECT * FROM t WHERE a = 1 AND b = 2",
+        "SELECT * FROM t WHERE a = 1 OR b = 2",
+    ),
+    (
+        "SELECT * FROM t ORDER BY created_at",
+        "SELECT * FROM t ORDER BY created_at DESC",
+    ),
+    (
+        "SELECT * FROM t ORDER BY created_at ASC",
+        "SELECT * FROM t ORDER BY created_at DESC",
+    ),
+    (
+        "SELECT * FROM t ORDER BY a, b",
+        "SELECT * FROM t ORDER BY b, a",
+    ),
+    (
+        "SELECT * FROM t WHERE a = 1 LIMIT 10",
+        "SELECT * FROM t WHERE a = 1",
+    ),
+    (
+        "SELECT * FROM t LIMIT 10 OFFSET 20",
+        "SELECT * FROM t LIMIT 10",
+    ),
+    (
+        "INSERT INTO t VALUES (1, 2)",
+        "INSERT INTO t VALUES (1, 2, 3)",
+    ),
+    (
+        "INSERT INTO t VALUES ($1, $2), ($3, $4)",
+        "INSERT INTO t VALUES ($1, $2, $3)",
+    ),
+    (
+        "INSERT INTO t (a, b) VALUES (1, 2)",
+        "INSERT INTO t (a, b, c) VALUES (1, 2, 3)",
+    ),
+    (
+        "INSERT INTO t (a, b) VALUES (1, 2)",
+        "INSERT INTO t (a, b) VALUES (1, now())",
+    ),
+    (
+        "SELECT * FROM t WHERE id = ANY($1)",
+        "SELECT * FROM t WHERE id IN ($1)",
+    ),
+    (
+        "SELECT * FROM t WHERE a IS NULL",
+        "SELECT * FROM t WHERE a IS NOT NULL",
+    ),
+    (
+        "SELECT * FROM t WHERE a IS NULL",
+        "SELECT * FROM t WHERE a = NULL",
+    ),
+    (
+        "SELECT * FROM t WHERE a IS TRUE",
+        "SELECT * FROM t WHERE a IS FALSE",
+    ),
     ("SELECT * FROM \"Orders\"", "SELECT * FROM orders"),
     ("SELECT a - 1 FROM t", "SELECT a + 1 FROM t"),
     ("SELECT a - 1 FROM t", "SELECT a, -1 FROM t"),
-    ("SELECT * FROM a JOIN b ON a.id = b.a_id", "SELECT * FROM a LEFT JOIN b ON a.id = b.a_id"),
+    (
+        "SELECT * FROM a JOIN b ON a.id = b.a_id",
+        "SELECT * FROM a LEFT JOIN b ON a.id = b.a_id",
+    ),
     ("SELECT count(*) FROM t", "SELECT count(id) FROM t"),
-    ("SELECT * FROM t WHERE lower(email) = 'x'", "SELECT * FROM t WHERE email = 'x'"),
+    (
+        "SELECT * FROM t WHERE lower(email) = 'x'",
+        "SELECT * FROM t WHERE email = 'x'",
+    ),
     ("SELECT 1; SELECT 2", "SELECT 1"),
     ("SELECT a::int FROM t", "SELECT a::bigint FROM t"),
-    ("SELECT a, count(*) FROM t GROUP BY a", "SELECT a, count(*) FROM t"),
+    (
+        "SELECT a, count(*) FROM t GROUP BY a",
+        "SELECT a, count(*) FROM t",
+    ),
     ("SELECT DISTINCT a FROM t", "SELECT a FROM t"),
     ("SELECT j -> 'a' FROM t", "SELECT j ->> 'a' FROM t"),
-    ("SELECT a FROM t UNION SELECT a FROM u", "SELECT a FROM t UNION ALL SELECT a FROM u"),
-    ("SELECT * FROM t WHERE a IN (1, 2)", "SELECT * FROM t WHERE a IN (SELECT b FROM u)"),
+    (
+        "SELECT a FROM t UNION SELECT a FROM u",
+        "SELECT a FROM t UNION ALL SELECT a FROM u",
+    ),
+    (
+        "SELECT * FROM t WHERE a IN (1, 2)",
+        "SELECT * FROM t WHERE a IN (SELECT b FROM u)",
+    ),
     ("SELECT * FROM t WHERE a = 1", "SELECT * FROM t WHERE a = b"),
-    ("SELECT * FROM t WHERE j ? 'k'", "SELECT * FROM t WHERE j ?| 'k'"),
+    (
+        "SELECT * FROM t WHERE j ? 'k'",
+        "SELECT * FROM t WHERE j ?| 'k'",
+    ),
     ("SELECT x FROM t", "SELECT \"x y\" FROM t"),
 ];
 
@@ -222,16 +303,43 @@ const PRINTED: &[(&str, &str)] = &[
         "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') ON CONFLICT (a) DO NOTHING;",
         "INSERT INTO t(a, b) VALUES (?, ?) ON CONFLICT (a) DO NOTHING",
     ),
-    ("SELECT * FROM t WHERE id = ANY($1)", "SELECT * FROM t WHERE id = ANY(?)"),
-    ("SELECT \"Orders\".\"Id\", `Mixed`, \"a b\", \"x\"\"y\" FROM x", "SELECT \"Orders\".\"Id\", mixed, \"a b\", \"x\"\"y\" FROM x"),
-    ("select a from t where b is not null and c = null", "SELECT a FROM t WHERE b IS NOT NULL AND c = ?"),
-    ("select x from t limit 10, 20", "SELECT x FROM t LIMIT ?, ..."),
-    ("SELECT data->>'name', data #> '{a,b}' FROM docs", "SELECT data ->> ?, data #> ? FROM docs"),
-    ("select a[1:2], b[lo:hi] from t", "SELECT a[?:?], b[lo:hi] FROM t"),
-    ("select count(*), sum(x) filter (where y) from t", "SELECT count(*), sum(x) FILTER (WHERE y) FROM t"),
+    (
+        "SELECT * FROM t WHERE id = ANY($1)",
+        "SELECT * FROM t WHERE id = ANY(?)",
+    ),
+    (
+        "SELECT \"Orders\".\"Id\", `Mixed`, \"a b\", \"x\"\"y\" FROM x",
+        "SELECT \"Orders\".\"Id\", mixed, \"a b\", \"x\"\"y\" FROM x",
+    ),
+    (
+        "select a from t where b is not null and c = null",
+        "SELECT a FROM t WHERE b IS NOT NULL AND c = ?",
+    ),
+    (
+        "select x from t limit 10, 20",
+        "SELECT x FROM t LIMIT ?, ...",
+    ),
+    (
+        "SELECT data->>'name', data #> '{a,b}' FROM docs",
+        "SELECT data ->> ?, data #> ? FROM docs",
+    ),
+    (
+        "select a[1:2], b[lo:hi] from t",
+        "SELECT a[?:?], b[lo:hi] FROM t",
+    ),
+    (
+        "select count(*), sum(x) filter (where y) from t",
+        "SELECT count(*), sum(x) FILTER (WHERE y) FROM t",
+    ),
     ("SELECT 1; SELECT 2;", "SELECT ?; SELECT ?"),
-    ("select x - 1, -1, x*-1 from t", "SELECT x - ?, ..., x * ? FROM t"),
-    ("select * from t where a = any(array[:a, :b])", "SELECT * FROM t WHERE a = ANY(ARRAY[?])"),
+    (
+        "select x - 1, -1, x*-1 from t",
+        "SELECT x - ?, ..., x * ? FROM t",
+    ),
+    (
+        "select * from t where a = any(array[:a, :b])",
+        "SELECT * FROM t WHERE a = ANY(ARRAY[?])",
+    ),
     ("", ""),
     ("  -- only a comment\n", ""),
 ];
@@ -285,11 +393,18 @@ fn printed_forms() {
 
 #[test]
 fn fingerprint_is_the_hash_of_the_normalized_text() {
-    let all = SAME.iter().flat_map(|g| g.iter()).chain(DIFFERENT.iter().flat_map(|(a, b)| [a, b]));
+    let all = SAME
+        .iter()
+        .flat_map(|g| g.iter())
+        .chain(DIFFERENT.iter().flat_map(|(a, b)| [a, b]));
     for sql in all {
         for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
             let text = normalize_as(sql, flavor);
-            assert_eq!(fingerprint_as(sql, flavor), Fingerprint::of_normalized(&text), "{sql}");
+            assert_eq!(
+                fingerprint_as(sql, flavor),
+                Fingerprint::of_normalized(&text),
+                "{sql}"
+            );
             // Normalizing is idempotent on real statements.
             assert_eq!(normalize_as(&text, flavor), text, "{sql}");
         }
@@ -300,17 +415,38 @@ fn fingerprint_is_the_hash_of_the_normalized_text() {
 fn flavors_read_what_their_dialect_means() {
     // Standard-conforming strings: the backslash is a character; MySQL: an escape.
     let pg = "SELECT * FROM f WHERE path = 'C:\\' AND name = 'x'";
-    assert_eq!(normalize_as(pg, Flavor::Postgres), "SELECT * FROM f WHERE path = ? AND name = ?");
-    assert_ne!(normalize_as(pg, Flavor::Mysql), normalize_as(pg, Flavor::Postgres));
+    assert_eq!(
+        normalize_as(pg, Flavor::Postgres),
+        "SELECT * FROM f WHERE path = ? AND name = ?"
+    );
+    assert_ne!(
+        normalize_as(pg, Flavor::Mysql),
+        normalize_as(pg, Flavor::Postgres)
+    );
     // MySQL: double quotes make strings; elsewhere identifiers.
-    assert_eq!(normalize_as("SELECT a FROM t WHERE b = \"x\"", Flavor::Mysql), "SELECT a FROM t WHERE b = ?");
-    assert_eq!(normalize("SELECT a FROM t WHERE b = \"x\""), "SELECT a FROM t WHERE b = x");
+    assert_eq!(
+        normalize_as("SELECT a FROM t WHERE b = \"x\"", Flavor::Mysql),
+        "SELECT a FROM t WHERE b = ?"
+    );
+    assert_eq!(
+        normalize("SELECT a FROM t WHERE b = \"x\""),
+        "SELECT a FROM t WHERE b = x"
+    );
     // `#`: an operator in PostgreSQL, a comment in MySQL.
-    assert_eq!(normalize_as("SELECT a # b FROM t", Flavor::Postgres), "SELECT a # b FROM t");
-    assert_eq!(normalize_as("SELECT a # b FROM t", Flavor::Mysql), "SELECT a");
+    assert_eq!(
+        normalize_as("SELECT a # b FROM t", Flavor::Postgres),
+        "SELECT a # b FROM t"
+    );
+    assert_eq!(
+        normalize_as("SELECT a # b FROM t", Flavor::Mysql),
+        "SELECT a"
+    );
     assert_eq!(normalize("SELECT a # b FROM t"), "SELECT a # b FROM t");
     let slow_log = "SELECT /*+ NO_RANGE_OPTIMIZATION(t) */ id FROM t WHERE id = 1 # trailing\n;";
-    assert_eq!(fingerprint_as(slow_log, Flavor::Mysql), fingerprint("SELECT ID FROM `t` WHERE ID = ? "));
+    assert_eq!(
+        fingerprint_as(slow_log, Flavor::Mysql),
+        fingerprint("SELECT ID FROM `t` WHERE ID = ? ")
+    );
     // One namespace: a statement every flavor lexes alike gets one fingerprint.
     let sql = "SELECT id FROM users WHERE email = $1 AND org_id IN (1, 2)";
     assert_eq!(fingerprint_as(sql, Flavor::Postgres), fingerprint(sql));
@@ -323,13 +459,25 @@ fn fingerprint_text_forms() {
     let fp = fingerprint("SELECT 1");
     let text = fp.to_string();
     assert_eq!(text.len(), 16);
-    assert!(text.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
     assert_eq!(text.parse::<Fingerprint>(), Ok(fp));
     assert_eq!(Fingerprint::from_u64(fp.as_u64()), fp);
     let json = serde_json::to_string(&fp).expect("serializes");
     assert_eq!(json, format!("\"{text}\""));
-    assert_eq!(serde_json::from_str::<Fingerprint>(&json).expect("deserializes"), fp);
-    for bad in ["", "123", "0123456789abcdeg", "+123456789abcdef", "0123456789abcdef0"] {
+    assert_eq!(
+        serde_json::from_str::<Fingerprint>(&json).expect("deserializes"),
+        fp
+    );
+    for bad in [
+        "",
+        "123",
+        "0123456789abcdeg",
+        "+123456789abcdef",
+        "0123456789abcdef0",
+    ] {
         assert!(bad.parse::<Fingerprint>().is_err(), "{bad:?}");
     }
     assert!(serde_json::from_str::<Fingerprint>("\"xyz\"").is_err());
@@ -339,25 +487,97 @@ fn fingerprint_text_forms() {
 #[test]
 fn nothing_panics_on_malformed_input() {
     let nasty = [
-        "'", "\"", "`", "$", "$$", "$a", "$a$", "$a$ x $b$", "E'", "E'\\", "U&'", "_x'", "N'",
-        "/*", "/* /*", "*/", "/*!", "/*!123", "--", "#", "(", ")", ")))(((", "[", "]:", "::", ":",
-        "?", "?|", "%", "%(", "%(x", "%(x)", "@", "@@", "0x", "0b", "1e", "1e+", ".", "..", "...",
-        "VALUES", "VALUES (", "VALUES (...", "INSERT INTO t (a) VALUES (...", "IN (", "IN ((1,",
-        "- - - -", "-", "+", "SELECT 'a\\", "SELECT '\\'", "\u{0}", "é", "\u{1f600}'\u{1f600}",
-        "SELECT \"\u{e9}", "x\u{e9}'", "$\u{e9}$ $\u{e9}", "`a``", "\"a\"\"",
+        "'",
+        "\"",
+        "`",
+        "$",
+        "$$",
+        "$a",
+        "$a$",
+        "$a$ x $b$",
+        "E'",
+        "E'\\",
+        "U&'",
+        "_x'",
+        "N'",
+        "/*",
+        "/* /*",
+        "*/",
+        "/*!",
+        "/*!123",
+        "--",
+        "#",
+        "(",
+        ")",
+        ")))(((",
+        "[",
+        "]:",
+        "::",
+        ":",
+        "?",
+        "?|",
+        "%",
+        "%(",
+        "%(x",
+        "%(x)",
+        "@",
+        "@@",
+        "0x",
+        "0b",
+        "1e",
+        "1e+",
+        ".",
+        "..",
+        "...",
+        "VALUES",
+        "VALUES (",
+        "VALUES (...",
+        "INSERT INTO t (a) VALUES (...",
+        "IN (",
+        "IN ((1,",
+        "- - - -",
+        "-",
+        "+",
+        "SELECT 'a\\",
+        "SELECT '\\'",
+        "\u{0}",
+        "é",
+        "\u{1f600}'\u{1f600}",
+        "SELECT \"\u{e9}",
+        "x\u{e9}'",
+        "$\u{e9}$ $\u{e9}",
+        "`a``",
+        "\"a\"\"",
     ];
     for sql in nasty {
         for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
             let text = normalize_as(sql, flavor);
-            assert_eq!(fingerprint_as(sql, flavor), Fingerprint::of_normalized(&text), "{sql:?}");
+            assert_eq!(
+                fingerprint_as(sql, flavor),
+                Fingerprint::of_normalized(&text),
+                "{sql:?}"
+            );
         }
     }
     // Deep nesting beyond the fixed stack, and many IN-lists and rows.
     let deep = format!("SELECT {}1{} FROM t", "(".repeat(500), ")".repeat(500));
-    assert_eq!(normalize(&deep), normalize(&format!("SELECT {}2{} FROM t", "(".repeat(500), ")".repeat(500))));
-    let many = format!("SELECT * FROM t WHERE {}", vec!["a IN (1, 2)"; 100].join(" AND "));
+    assert_eq!(
+        normalize(&deep),
+        normalize(&format!(
+            "SELECT {}2{} FROM t",
+            "(".repeat(500),
+            ")".repeat(500)
+        ))
+    );
+    let many = format!(
+        "SELECT * FROM t WHERE {}",
+        vec!["a IN (1, 2)"; 100].join(" AND ")
+    );
     assert!(normalize(&many).starts_with("SELECT * FROM t WHERE a IN (?) AND a IN (?)"));
-    let rows = format!("INSERT INTO t (a, b) VALUES {}", vec!["(1, 'x')"; 10_000].join(", "));
+    let rows = format!(
+        "INSERT INTO t (a, b) VALUES {}",
+        vec!["(1, 'x')"; 10_000].join(", ")
+    );
     assert_eq!(normalize(&rows), "INSERT INTO t(a, b) VALUES (?, ?)");
 }
 
@@ -415,7 +635,14 @@ fn fill(template: &str, values: &[String], rows: &[Vec<String>]) -> String {
             "{rows}" => {
                 let rows: Vec<_> = rows
                     .iter()
-                    .map(|r| format!("({}, {}, {})", r[0], r.get(1).unwrap_or(&r[0]), r.get(2).unwrap_or(&r[0])))
+                    .map(|r| {
+                        format!(
+                            "({}, {}, {})",
+                            r[0],
+                            r.get(1).unwrap_or(&r[0]),
+                            r.get(2).unwrap_or(&r[0])
+                        )
+                    })
                     .collect();
                 out.push_str(&rows.join(", "));
             }
@@ -429,7 +656,11 @@ fn fill(template: &str, values: &[String], rows: &[Vec<String>]) -> String {
 
 /// The template with `$n` parameters in every hole, as pg_stat_statements would print it.
 fn parameterized(template: &str) -> String {
-    fill(template, &["$1".to_owned()], &[vec!["$2".to_owned(), "$3".to_owned(), "$4".to_owned()]])
+    fill(
+        template,
+        &["$1".to_owned()],
+        &[vec!["$2".to_owned(), "$3".to_owned(), "$4".to_owned()]],
+    )
 }
 
 /// Case flips and extra whitespace or comments between tokens that are not literals.
@@ -443,7 +674,8 @@ fn respell(sql: &str, seed: u64) -> String {
     };
     let mut out = String::new();
     for word in sql.split(' ') {
-        let literal = word.contains(['\'', '$', '?', ':', '%']) || word.starts_with(char::is_numeric);
+        let literal =
+            word.contains(['\'', '$', '?', ':', '%']) || word.starts_with(char::is_numeric);
         if !out.is_empty() {
             out.push_str(match next() % 5 {
                 0 => " ",
@@ -456,7 +688,13 @@ fn respell(sql: &str, seed: u64) -> String {
         if literal {
             out.push_str(word);
         } else {
-            out.extend(word.chars().map(|c| if next() % 2 == 0 { c.to_ascii_uppercase() } else { c }));
+            out.extend(word.chars().map(|c| {
+                if next() % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            }));
         }
     }
     out
@@ -523,22 +761,37 @@ proptest! {
 #[test]
 #[ignore = "long-running fuzzing; run on demand"]
 fn fuzz_mutated_statements() {
-    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
     let cases = u32::try_from(env("FINGERPRINT_FUZZ_CASES", 200_000)).unwrap_or(u32::MAX);
     let budget = std::time::Duration::from_secs(env("FINGERPRINT_FUZZ_SECS", 0));
     let corpus: Vec<&str> = SAME.iter().flat_map(|g| g.iter().copied()).collect();
     let pieces = [
-        "'", "\"", "`", "$", "$$", "$a$", "?", ":", "::", "%s", "/*", "*/", "/*!", "--", "#", "\n", "(", ")", "[",
-        "]", ",", ".", "...", "-", "E'", "\\", "VALUES", "IN", "IS", "NOT", "NULL", "ARRAY", "\u{e9}",
+        "'", "\"", "`", "$", "$$", "$a$", "?", ":", "::", "%s", "/*", "*/", "/*!", "--", "#", "\n",
+        "(", ")", "[", "]", ",", ".", "...", "-", "E'", "\\", "VALUES", "IN", "IS", "NOT", "NULL",
+        "ARRAY", "\u{e9}",
     ];
     let mutated = (
         prop::sample::select(corpus),
-        prop::collection::vec((any::<prop::sample::Index>(), 0usize..4, prop::sample::select(pieces.to_vec())), 1..8),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                0usize..4,
+                prop::sample::select(pieces.to_vec()),
+            ),
+            1..8,
+        ),
     )
         .prop_map(|(base, edits)| {
             let mut sql = base.to_owned();
             for (at, op, piece) in edits {
-                let bounds: Vec<usize> = (0..=sql.len()).filter(|&i| sql.is_char_boundary(i)).collect();
+                let bounds: Vec<usize> = (0..=sql.len())
+                    .filter(|&i| sql.is_char_boundary(i))
+                    .collect();
                 let k = at.index(bounds.len());
                 let (i, j) = (bounds[k], bounds[(k + 1).min(bounds.len() - 1)]);
                 match op {
@@ -550,17 +803,28 @@ fn fuzz_mutated_statements() {
             }
             sql
         });
-    let input = prop_oneof![mutated, any::<String>(), "[-'\"`$?:%@#/*()\\[\\],;.\\\\eExXnN_a-z0-9 \n]{0,200}"];
+    let input = prop_oneof![
+        mutated,
+        any::<String>(),
+        "[-'\"`$?:%@#/*()\\[\\],;.\\\\eExXnN_a-z0-9 \n]{0,200}"
+    ];
     let started = std::time::Instant::now();
     let mut total = 0u64;
     loop {
-        let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+        let config = ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        };
         let mut runner = proptest::test_runner::TestRunner::new(config);
         runner
             .run(&input, |sql| {
                 for flavor in [Flavor::Generic, Flavor::Postgres, Flavor::Mysql] {
                     let text = normalize_as(&sql, flavor);
-                    prop_assert_eq!(fingerprint_as(&sql, flavor), Fingerprint::of_normalized(&text));
+                    prop_assert_eq!(
+                        fingerprint_as(&sql, flavor),
+                        Fingerprint::of_normalized(&text)
+                    );
                     prop_assert!(text.len() <= 8 * sql.len() + 16, "{} -> {}", sql, text);
                 }
                 Ok(())
@@ -571,5 +835,8 @@ fn fuzz_mutated_statements() {
             break;
         }
     }
-    eprintln!("fuzzed {total} inputs (x3 flavors) in {:.0?} without a failure", started.elapsed());
+    eprintln!(
+        "fuzzed {total} inputs (x3 flavors) in {:.0?} without a failure",
+        started.elapsed()
+    );
 }

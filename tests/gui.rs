@@ -1,0 +1,271 @@
+//! The desktop app driven through its real UI with egui_kittest (no GPU): the library (create
+//! from a template, rename, delete with confirmation), opening a persona in the editor,
+//! exporting DDL through the typed-path route, and the help shortcut. Each test runs the control
+//! plane on its own runtime over a temporary registry and steps the UI until the engine's
+//! snapshot shows the result (bounded).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::accesskit::Role;
+use egui::{Key, Modifiers, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use persona_core::{Dialect, ddl, template};
+use persona_engine::control_plane::{ControlPlane, RegistryStatus, Snapshot};
+use persona_studio::gui::PersonaApp;
+use persona_studio::gui::settings::Page;
+
+struct Fixture {
+    harness: Harness<'static, PersonaApp>,
+    dir: tempfile::TempDir,
+    // Dropped last: the control plane's tasks run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn fixture() -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.db").display().to_string();
+    let plane = ControlPlane::start(runtime.handle(), Some(registry), Arc::new(|| {}));
+    let app = PersonaApp::new(plane, None);
+    let harness = Harness::builder()
+        .with_size(vec2(1440.0, 900.0))
+        .build_ui_state(|ui, app: &mut PersonaApp| app.app_ui(ui), app);
+    let mut fx = Fixture {
+        harness,
+        dir,
+        _runtime: runtime,
+    };
+    fx.until("the registry to open", |s| {
+        matches!(s.registry, RegistryStatus::Ready { .. }) && !s.templates.is_empty()
+    });
+    fx
+}
+
+impl Fixture {
+    /// Step the UI until the engine's snapshot satisfies `done` (at most ~10 s), then a few
+    /// more frames so the UI shows it.
+    fn until(&mut self, what: &str, done: impl Fn(&Snapshot) -> bool) {
+        for _ in 0..1000 {
+            self.harness.step();
+            if done(&self.harness.state().plane().snapshot()) {
+                self.harness.run_steps(3);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!(
+            "timed out waiting for {what}; last snapshot: {:#?}",
+            self.harness.state().plane().snapshot()
+        );
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.run_steps(2);
+    }
+
+    fn click_button(&mut self, label: &str) {
+        self.harness
+            .get_by_role_and_label(Role::Button, label)
+            .click();
+        self.harness.run_steps(2);
+    }
+
+    /// Replace the text of the field labelled `label` by typing.
+    fn retype(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).focus();
+        self.harness.run_steps(1);
+        self.harness.key_press_modifiers(Modifiers::COMMAND, Key::A);
+        self.harness.run_steps(1);
+        self.harness.get_by_label(label).type_text(text);
+        self.harness.run_steps(2);
+        assert_eq!(
+            self.harness.get_by_label(label).value().as_deref(),
+            Some(text)
+        );
+    }
+
+    fn has_button(&self, label: &str) -> bool {
+        self.harness
+            .query_by_role_and_label(Role::Button, label)
+            .is_some()
+    }
+
+    /// Create a persona from the e-commerce template through the gallery.
+    fn create_shop(&mut self, name: &str) {
+        self.click("Use template E-commerce product catalog");
+        self.retype("Persona name", name);
+        self.click("Create");
+        self.until("the persona to be created", |s| s.persona(name).is_some());
+    }
+}
+
+#[test]
+fn library_creates_renames_and_deletes_with_confirmation() {
+    let mut fx = fixture();
+    assert_eq!(fx.harness.state().page(), Page::Library);
+    // Every template has a card.
+    for t in template::builtin() {
+        let name = t.parse().unwrap().name;
+        assert!(fx.has_button(&format!("Use template {name}")), "{name}");
+    }
+    fx.create_shop("shop");
+    assert!(fx.has_button("shop"), "the new persona is listed");
+    let expected_tables = template::load_builtin("ecommerce")
+        .unwrap()
+        .initial_schema
+        .tables
+        .len();
+    assert_eq!(
+        fx.harness
+            .state()
+            .snapshot()
+            .persona("shop")
+            .unwrap()
+            .table_count,
+        expected_tables
+    );
+
+    fx.click_button("shop");
+    fx.until("the selection to load", |s| s.selected.is_some());
+    fx.click("Rename…");
+    fx.retype("New name", "store");
+    fx.click("Rename");
+    fx.until("the rename", |s| {
+        s.persona("store").is_some() && s.persona("shop").is_none()
+    });
+    assert!(fx.has_button("store"));
+    assert!(!fx.has_button("shop"));
+    // The rename made version 2, and the history offers to restore version 1.
+    fx.until("the history", |s| {
+        s.selected
+            .as_ref()
+            .is_some_and(|sel| sel.history.len() == 2)
+    });
+    assert!(fx.has_button("Restore v1"));
+
+    // Delete asks first; cancelling keeps the persona.
+    fx.click("Delete…");
+    fx.click("Cancel");
+    fx.harness.run_steps(5);
+    assert!(fx.harness.state().snapshot().persona("store").is_some());
+    fx.click("Delete…");
+    fx.click("Delete");
+    fx.until("the deletion", |s| s.personas.is_empty());
+    assert!(!fx.has_button("store"));
+}
+
+#[test]
+fn a_persona_opens_in_the_editor() {
+    let mut fx = fixture();
+    fx.create_shop("shop");
+    fx.click_button("shop");
+    fx.click("Open in editor");
+    let id = fx
+        .harness
+        .state()
+        .snapshot()
+        .persona("shop")
+        .unwrap()
+        .persona_id
+        .clone();
+    for _ in 0..500 {
+        fx.harness.step();
+        if fx.harness.state().editor.persona_id() == Some(id.as_str()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(fx.harness.state().page(), Page::Editor);
+    assert_eq!(fx.harness.state().editor.persona_id(), Some(id.as_str()));
+    let app = fx.harness.state_mut();
+    let canvas = app.editor.canvas().expect("the canvas is open");
+    assert_eq!(canvas.persona().name, "shop");
+}
+
+#[test]
+fn ddl_exports_for_every_dialect_match_the_core_generator() {
+    let mut fx = fixture();
+    fx.create_shop("shop");
+    let schema = template::load_builtin("ecommerce").unwrap().initial_schema;
+    for dialect in Dialect::ALL {
+        fx.click_button("shop");
+        fx.click("Export…");
+        // Open the format list and pick the dialect.
+        fx.click("Format");
+        fx.click(&format!("SQL ({})", dialect.as_str()));
+        let path = fx.dir.path().join(format!("out-{}.sql", dialect.as_str()));
+        fx.retype("File", &path.display().to_string());
+        fx.click("Export");
+        let shown = path.display().to_string();
+        fx.until("the export", |s| {
+            s.notices.iter().any(|n| n.text.contains(&shown))
+        });
+        let written = std::fs::read_to_string(Path::new(&path)).unwrap();
+        assert_eq!(written, ddl::script(&ddl::create_schema(&schema, dialect)));
+    }
+}
+
+#[test]
+fn f1_shows_the_shortcuts_and_ctrl_n_opens_the_new_persona_dialog() {
+    let mut fx = fixture();
+    assert!(fx.harness.query_by_label("Ctrl+Shift+Z").is_none());
+    fx.harness.key_press(Key::F1);
+    fx.harness.run_steps(2);
+    assert!(fx.harness.query_by_label("Ctrl+Shift+Z").is_some());
+    fx.harness.key_press(Key::F1);
+    fx.harness.run_steps(2);
+    assert!(fx.harness.query_by_label("Ctrl+Shift+Z").is_none());
+
+    fx.click("🔌  Connections");
+    assert_eq!(fx.harness.state().page(), Page::Connections);
+    fx.harness.key_press_modifiers(Modifiers::COMMAND, Key::N);
+    fx.harness.run_steps(2);
+    assert_eq!(fx.harness.state().page(), Page::Library);
+    assert!(fx.harness.query_by_label("Persona name").is_some());
+}
+
+#[test]
+fn connections_are_added_tested_and_provisioned_after_showing_the_ddl() {
+    let mut fx = fixture();
+    fx.create_shop("shop");
+    fx.click("🔌  Connections");
+    let target = fx.dir.path().join("target.db");
+    fx.retype("Connection name", "local");
+    fx.retype("Database URL", &format!("sqlite://{}", target.display()));
+    fx.click("Save connection");
+    fx.until("the connection", |s| s.connection("local").is_some());
+    fx.click("Test connection");
+    fx.until("the test", |s| {
+        s.connection("local")
+            .is_some_and(|c| c.test == persona_engine::control_plane::TestState::Ok)
+    });
+    fx.click("Persona");
+    fx.click("shop");
+    fx.click("Preview DDL…");
+    fx.until("the plan", |s| s.provision_plan.is_some());
+    let plan = fx
+        .harness
+        .state()
+        .snapshot()
+        .provision_plan
+        .clone()
+        .unwrap();
+    let schema = template::load_builtin("ecommerce").unwrap().initial_schema;
+    assert_eq!(
+        plan.statements,
+        ddl::create_schema(&schema, Dialect::Sqlite)
+    );
+    fx.click_button("Provision");
+    fx.until("provisioning", |s| {
+        s.notices.iter().any(|n| n.text.starts_with("Provisioned"))
+    });
+    assert!(target.exists());
+}
