@@ -2,7 +2,8 @@
 //! or a log file (PostgreSQL stderr/csvlog, MySQL slow log, JSON lines), run them through the
 //! pattern store and the analysis snapshot, and print a readable report (top patterns with
 //! latency percentiles, column usage, co-access rules, emerging relationships, volume trends,
-//! warnings and what the source skipped) or `DataAnalysisResults` as JSON.
+//! warnings and what the source skipped) or `DataAnalysisResults` as JSON. Long log files show a
+//! progress line on stderr when it is a terminal.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -10,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use persona_core::analysis::relationships::DirectionBasis;
 use persona_core::analysis::rules::{ItemKind, MiningConfig};
 use persona_core::analysis::snapshot::{
@@ -22,7 +22,7 @@ use persona_core::capture::{LogFormat, LogOptions};
 use persona_core::model::{CaptureEvent, ColumnRole, DataAnalysisResults};
 use persona_core::{Dialect, Schema};
 use persona_engine::Database;
-use persona_engine::capture::files::{LogReadReport, read_log_with};
+use persona_engine::capture::files::{LogReadReport, Progress, read_log_with};
 use persona_engine::capture::mysql_digest::{MysqlDigest, MysqlDigestOptions};
 use persona_engine::capture::pg_stat_statements::{
     PgStatStatements, PgStatStatementsOptions, StatsPollReport,
@@ -279,6 +279,13 @@ fn check(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let Some(source) = args.source else {
         return Ok(());
     };
+    if source == SourceArg::PgStatStatements && args.database.is_some() {
+        return Err(InvalidInput::new(
+            "--database does not apply to pg-stat-statements: name the database in --url (or \
+             read them all with --all-databases)",
+        )
+        .into());
+    }
     let Some(url) = &args.url else {
         return Err(InvalidInput::new(format!(
             "--source {} needs --url (the database to read statistics from)",
@@ -349,8 +356,7 @@ async fn from_log(
     let options = log_options(args);
     let format = args.format.map(LogFormat::from);
     let total = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let bar = progress_bar(total);
-    let reader_bar = bar.clone();
+    let mut progress = ProgressLine::new(total);
     let shown = path.display().to_string();
     let task = tokio::task::spawn_blocking(move || {
         let mut store = PatternStore::new(StoreConfig::default());
@@ -370,18 +376,13 @@ async fn from_log(
                     }
                 }
             },
-            |p| {
-                if let Some(t) = p.total_bytes {
-                    reader_bar.set_length(t);
-                }
-                reader_bar.set_position(p.bytes_read);
-            },
+            |p| progress.update(p),
         );
+        progress.finish();
         (store, sessions, dropped, report)
     });
     let (store, session_events, dropped, report) =
         task.await.context("the log reader stopped unexpectedly")?;
-    bar.finish_and_clear();
     let report = report.map_err(|e| match e {
         persona_engine::capture::files::LogReadError::UnknownFormat { .. } => {
             anyhow::Error::new(InvalidInput::new(e.to_string()))
@@ -403,18 +404,53 @@ async fn from_log(
     Ok(collected)
 }
 
-/// A byte progress bar on stderr, drawn only when stderr is a terminal.
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() || total < 8 * 1024 * 1024 {
-        return ProgressBar::hidden();
+/// A byte progress line on stderr (`reading [#######.......]  42%  120.0 MB of 285.3 MB`),
+/// drawn only when stderr is a terminal and the file is large enough to wait for.
+struct ProgressLine {
+    enabled: bool,
+    total: u64,
+    /// The per-mille last drawn.
+    drawn: Option<u64>,
+}
+
+impl ProgressLine {
+    const WIDTH: u64 = 30;
+
+    fn new(total: u64) -> Self {
+        ProgressLine {
+            enabled: std::io::stderr().is_terminal() && total >= 8 * 1024 * 1024,
+            total,
+            drawn: None,
+        }
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("reading {bar:30} {bytes}/{total_bytes} {eta} left")
-    {
-        bar.set_style(style);
+
+    fn update(&mut self, p: Progress) {
+        if !self.enabled {
+            return;
+        }
+        let total = p.total_bytes.unwrap_or(self.total).max(1);
+        let permille = p.bytes_read.min(total) * 1000 / total;
+        if self.drawn == Some(permille) {
+            return;
+        }
+        self.drawn = Some(permille);
+        let filled = (permille * Self::WIDTH / 1000) as usize;
+        eprint!(
+            "\rreading [{}{}] {:>3}%  {} of {}",
+            "#".repeat(filled),
+            ".".repeat(Self::WIDTH as usize - filled),
+            permille / 10,
+            bytes(p.bytes_read),
+            bytes(total)
+        );
     }
-    bar
+
+    /// Clear the line.
+    fn finish(&mut self) {
+        if self.enabled && self.drawn.is_some() {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 async fn sample_into(db: &Database, collected: &mut Collected) {
@@ -569,7 +605,17 @@ async fn collect_stats(
             () = tokio::time::sleep(wait) => false,
             _ = &mut ctrl_c => true,
         };
-        let (events, report) = source.poll().await?;
+        let (events, report) = match source.poll().await {
+            Ok(polled) => polled,
+            // What was gathered so far is still worth a report.
+            Err(e) => {
+                eprintln!("polling stopped: {e:#}");
+                collected
+                    .notes
+                    .push(format!("polling stopped after {round} poll(s): {e:#}"));
+                break;
+            }
+        };
         round += 1;
         collected.store.record_all(&events);
         if let Some(db) = schema_db {

@@ -52,6 +52,23 @@ pub enum Command {
     /// Read a live database's schema; print it, or store it as a persona
     #[command(after_help = INTROSPECT_EXAMPLES)]
     Introspect(IntrospectArgs),
+    /// Analyze captured queries: top patterns, column usage, co-access rules, emerging
+    /// relationships and volume trends
+    Analyze(super::analyze::AnalyzeArgs),
+    /// Run the PostgreSQL capture proxy between an application and its database
+    #[command(after_help = super::proxy::PROXY_EXAMPLES)]
+    Proxy(super::proxy::ProxyArgs),
+    /// End-to-end benchmarks
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `persona bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// pgbench direct, through the proxy and through PgBouncer (session mode), side by side
+    #[command(after_help = super::proxy::BENCH_EXAMPLES)]
+    Proxy(super::proxy::BenchProxyArgs),
 }
 
 const TEMPLATE_EXAMPLES: &str = "\

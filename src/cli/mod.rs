@@ -1,6 +1,7 @@
 //! The command-line interface: argument definitions, one module per command group, shared
 //! output and input helpers, and the mapping of failures to exit codes.
 
+mod analyze;
 pub mod args;
 pub mod error;
 mod input;
@@ -8,6 +9,7 @@ mod introspect;
 mod output;
 mod persona;
 mod provision;
+mod proxy;
 mod template;
 
 use anyhow::Context as _;
@@ -42,6 +44,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Persona(command) => persona::run(context, command).await,
         Command::Provision(args) => provision::run(context, args).await,
         Command::Introspect(args) => introspect::run(context, args).await,
+        Command::Analyze(args) => analyze::run(args).await,
+        Command::Proxy(args) => proxy::run(args).await,
+        Command::Bench(args::BenchCommand::Proxy(args)) => proxy::run_bench(args).await,
         Command::Gui => unreachable!("main opens the desktop app before running commands"),
     }
 }

@@ -33,8 +33,11 @@ pub struct CaptureConfig {
     pub max_params: usize,
     /// At most this many bytes of SQL per statement.
     pub max_sql_bytes: usize,
-    /// Named prepared statements (and portals) remembered per session.
+    /// Named prepared statements remembered per session.
     pub max_statements: usize,
+    /// Bytes of SQL of named prepared statements remembered per session (a client that
+    /// prepares without ever closing cannot grow the proxy without bound).
+    pub max_statement_bytes: usize,
     /// Requests awaiting an answer per session before capture pauses until the server catches
     /// up (a client pipelining without bound).
     pub max_pending: usize,
@@ -48,10 +51,14 @@ impl Default for CaptureConfig {
             max_params: 64,
             max_sql_bytes: 64 * 1024,
             max_statements: 10_000,
+            max_statement_bytes: 8 * 1024 * 1024,
             max_pending: 10_000,
         }
     }
 }
+
+/// Named portals remembered per session (they live until the end of their transaction).
+const MAX_PORTALS: usize = 1024;
 
 /// Where completed statements go: a bounded channel, never awaited. A full (or closed)
 /// channel drops the event and counts it.
@@ -166,6 +173,8 @@ pub struct Tracker {
     /// Capture paused: the number of ReadyForQuery messages still owed for requests sent while
     /// paused. Capture resumes when it reaches zero.
     paused: Option<u64>,
+    /// Bytes of SQL held by the named statements.
+    statement_bytes: usize,
     /// DataRows since the last completion (a suspended portal's row count).
     rows_seen: u64,
     /// The last ErrorResponse from the server was FATAL: it is closing the connection.
@@ -183,6 +192,7 @@ impl Tracker {
             portals: HashMap::new(),
             pending: VecDeque::new(),
             paused: None,
+            statement_bytes: 0,
             rows_seen: 0,
             server_fatal: false,
         }
@@ -244,7 +254,13 @@ impl Tracker {
             },
             Frontend::Close => {
                 match extended::target(body) {
-                    Ok(Target::Statement(name)) => drop(self.statements.remove(name)),
+                    Ok(Target::Statement(name)) => {
+                        if let Some(old) = self.statements.remove(name)
+                            && !name.is_empty()
+                        {
+                            self.statement_bytes -= old.sql.len();
+                        }
+                    }
                     Ok(Target::Portal(name)) => drop(self.portals.remove(name)),
                     Err(_) => {}
                 }
@@ -303,12 +319,19 @@ impl Tracker {
             };
             (name, sql, Box::default())
         };
-        if !self.room_for(name, true) {
-            return;
-        }
         let mut text = lossy_text(sql, self.config.max_sql_bytes);
         if !complete {
             text.push('…');
+        }
+        if !name.is_empty() {
+            // Only named statements count against the budget: the unnamed one is replaced by
+            // every Parse and bounded by `max_sql_bytes`.
+            let old = self.statements.get(name).map_or(0, |s| s.sql.len());
+            let bytes = self.statement_bytes - old + text.len();
+            if bytes > self.config.max_statement_bytes || !self.room_for(name, true) {
+                return;
+            }
+            self.statement_bytes = bytes;
         }
         self.statements.insert(
             name.into(),
@@ -322,12 +345,20 @@ impl Tracker {
     /// Whether a statement (or portal) called `name` may be added: the unnamed one always, a
     /// known name always, a new name while under the limit.
     fn room_for(&self, name: &[u8], statement: bool) -> bool {
-        let (len, known) = if statement {
-            (self.statements.len(), self.statements.contains_key(name))
+        let (len, known, max) = if statement {
+            (
+                self.statements.len() - usize::from(self.statements.contains_key(&b""[..])),
+                self.statements.contains_key(name),
+                self.config.max_statements,
+            )
         } else {
-            (self.portals.len(), self.portals.contains_key(name))
+            (
+                self.portals.len(),
+                self.portals.contains_key(name),
+                MAX_PORTALS,
+            )
         };
-        name.is_empty() || known || len < self.config.max_statements
+        name.is_empty() || known || len < max
     }
 
     fn bind(&mut self, body: &[u8], complete: bool) {

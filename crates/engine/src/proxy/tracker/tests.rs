@@ -502,3 +502,43 @@ fn truncated_messages_capture_their_beginning() {
     assert_eq!(events[0].rows, Some(1000));
     assert_eq!(events[1].sql, "SELECT 'aaaa…");
 }
+
+#[test]
+fn remembered_statements_are_bounded() {
+    let config = CaptureConfig {
+        max_statements: 2,
+        max_statement_bytes: 20,
+        ..CaptureConfig::default()
+    };
+    let mut h = Harness::with(config, 64);
+    h.client(&[
+        parse("a", "SELECT 1", &[]),
+        parse("b", "SELECT 2", &[]),
+        parse("c", "SELECT 3", &[]),
+        parse("", "SELECT 'the unnamed one is always kept'", &[]),
+    ]);
+    h.server(&[empty(b'1'), empty(b'1'), empty(b'1'), empty(b'1')]);
+    let run = |h: &mut Harness, name: &str| {
+        h.client(&[bind("", name, &[], &[]), execute("", 0), sync()]);
+        h.server(&[empty(b'2'), command_complete("SELECT 1"), ready(b'I')]);
+        h.events().into_iter().map(|e| e.sql).collect::<Vec<_>>()
+    };
+    assert_eq!(run(&mut h, "a"), ["SELECT 1"]);
+    assert!(
+        run(&mut h, "c").is_empty(),
+        "over both limits: not remembered"
+    );
+    assert_eq!(run(&mut h, ""), ["SELECT 'the unnamed one is always kept'"]);
+    // Closing frees room; a statement over the byte budget is not remembered.
+    h.client(&[
+        close(b'S', "a"),
+        sync(),
+        parse("d", "SELECT 'far too long for the budget'", &[]),
+        sync(),
+    ]);
+    h.server(&[empty(b'3'), ready(b'I'), empty(b'1'), ready(b'I')]);
+    assert!(run(&mut h, "d").is_empty());
+    h.client(&[parse("e", "SELECT 5", &[]), sync()]);
+    h.server(&[empty(b'1'), ready(b'I')]);
+    assert_eq!(run(&mut h, "e"), ["SELECT 5"]);
+}
