@@ -13,7 +13,7 @@
 //! Layout: [`protocol`] (message framing and decoders), [`relay`] (one direction of a session:
 //! buffers and framing), [`tracker`] (matching completions to requests, building events),
 //! [`session`] (startup, cancel requests, the two relay directions and failure handling),
-//! [`listener`] (accepting, connection limits), [`stats`] (counters), [`bench`] (the
+//! [`listener`] (accepting, connection limits), [`stats`] (counters), [`bench`](mod@bench) (the
 //! `persona bench proxy` harness).
 
 pub mod bench;

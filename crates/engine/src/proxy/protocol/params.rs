@@ -1,6 +1,6 @@
 //! Bound parameter values as text for capture: text-format values as sent, binary-format
 //! values decoded by their type OID (booleans, integers, floats, numeric, text types, jsonb,
-//! uuid, date, time, timestamp[tz]), anything else as `\x` hex. Every result is cut to a
+//! uuid, date, time, timestamp, timestamptz), anything else as `\x` hex. Every result is cut to a
 //! byte budget so a huge value never costs more than the budget.
 
 use std::fmt::Write as _;
