@@ -310,28 +310,7 @@ fn index_part_text(part: &IndexColumn) -> String {
 }
 
 /// Types offered in the type picker.
-const TYPE_CHOICES: [DataType; 17] = [
-    DataType::SmallInt,
-    DataType::Integer,
-    DataType::BigInt,
-    DataType::Decimal {
-        precision: 12,
-        scale: 2,
-    },
-    DataType::Real,
-    DataType::Double,
-    DataType::Boolean,
-    DataType::Text,
-    DataType::Varchar(255),
-    DataType::Char(2),
-    DataType::Uuid,
-    DataType::Json,
-    DataType::Date,
-    DataType::Time,
-    DataType::Timestamp,
-    DataType::TimestampTz,
-    DataType::Bytes,
-];
+const TYPE_CHOICES: [DataType; 17] = DataType::EXAMPLES;
 
 fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<CanvasAction>) {
     let Some(column) = table.column(column_name) else {

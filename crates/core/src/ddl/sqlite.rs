@@ -439,28 +439,7 @@ mod tests {
 
     #[test]
     fn every_type_has_a_distinct_declared_spelling() {
-        let all = [
-            DataType::SmallInt,
-            DataType::Integer,
-            DataType::BigInt,
-            DataType::Decimal {
-                precision: 12,
-                scale: 2,
-            },
-            DataType::Real,
-            DataType::Double,
-            DataType::Boolean,
-            DataType::Text,
-            DataType::Varchar(255),
-            DataType::Char(2),
-            DataType::Uuid,
-            DataType::Json,
-            DataType::Date,
-            DataType::Time,
-            DataType::Timestamp,
-            DataType::TimestampTz,
-            DataType::Bytes,
-        ];
+        let all = DataType::EXAMPLES;
         let names: std::collections::BTreeSet<String> =
             all.iter().map(|t| column_type(*t)).collect();
         assert_eq!(names.len(), all.len());

@@ -43,6 +43,31 @@ pub enum DataType {
 }
 
 impl DataType {
+    /// One value of every variant (parameterized ones with typical arguments), in declaration
+    /// order: for type pickers and for tests that must cover every type.
+    pub const EXAMPLES: [DataType; 17] = [
+        DataType::SmallInt,
+        DataType::Integer,
+        DataType::BigInt,
+        DataType::Decimal {
+            precision: 12,
+            scale: 2,
+        },
+        DataType::Real,
+        DataType::Double,
+        DataType::Boolean,
+        DataType::Text,
+        DataType::Varchar(255),
+        DataType::Char(2),
+        DataType::Uuid,
+        DataType::Json,
+        DataType::Date,
+        DataType::Time,
+        DataType::Timestamp,
+        DataType::TimestampTz,
+        DataType::Bytes,
+    ];
+
     /// Whether values of `self` can be compared with values of `other` in a join or FK.
     pub fn is_compatible_with(self, other: DataType) -> bool {
         use DataType::{
@@ -176,28 +201,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_through_its_name() {
-        let all = [
-            DataType::SmallInt,
-            DataType::Integer,
-            DataType::BigInt,
-            DataType::Decimal {
-                precision: 12,
-                scale: 2,
-            },
-            DataType::Real,
-            DataType::Double,
-            DataType::Boolean,
-            DataType::Text,
-            DataType::Varchar(255),
-            DataType::Char(2),
-            DataType::Uuid,
-            DataType::Json,
-            DataType::Date,
-            DataType::Time,
-            DataType::Timestamp,
-            DataType::TimestampTz,
-            DataType::Bytes,
-        ];
+        let all = DataType::EXAMPLES;
         for ty in all {
             assert_eq!(ty.to_string().parse::<DataType>(), Ok(ty));
         }
