@@ -234,6 +234,12 @@ async fn run_session(
     match end {
         End::Client(Ok(()) | Err(PumpError::Read(_))) | End::Server(Err(PumpError::Write(_))) => {
             tracing::debug!(%peer, session, "session ended by the client");
+            if tracker.server_fatal() {
+                // The server announced the end (e.g. the session was terminated) and the
+                // client hung up before the server's side closed: what was in flight failed
+                // with the server's error all the same.
+                tracker.server_gone();
+            }
         }
         End::Client(Err(PumpError::Frame(e))) => {
             counters.protocol_errors.inc();
