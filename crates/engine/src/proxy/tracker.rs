@@ -438,7 +438,15 @@ impl Tracker {
             }
             Backend::EmptyQueryResponse => self.complete(None),
             Backend::PortalSuspended => self.complete(Some(self.rows_seen)),
-            Backend::ErrorResponse => self.error(error_code),
+            Backend::ErrorResponse => {
+                self.error(error_code);
+                if self.server_fatal {
+                    // No ReadyForQuery follows a FATAL error: the server is closing the
+                    // connection, so what was in flight is done now (and captured before the
+                    // client even sees the error).
+                    self.server_gone();
+                }
+            }
             Backend::ReadyForQuery => self.ready(body),
             Backend::ParseComplete => self.pop_if(|p| matches!(p, Pending::Parse)),
             Backend::BindComplete => self.pop_if(|p| matches!(p, Pending::Bind)),

@@ -444,9 +444,11 @@ fn a_lost_server_fails_statements_in_flight() {
         "terminating connection due to administrator command",
     )]);
     assert!(h.tracker.server_fatal());
-    h.tracker.server_gone();
+    // Captured at once: no ReadyForQuery follows a FATAL error.
     let e = h.events();
+    assert_eq!(e.len(), 1);
     assert_eq!(e[0].error.as_deref(), Some("57P01"));
+    assert_eq!(h.tracker.pending_len(), 0);
 }
 
 #[test]
