@@ -1078,7 +1078,8 @@ fn like_kind(pattern: &Expr) -> LikeKind {
     }
 }
 
-fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
+/// The constraint (`ON`, `USING`, natural) of a join, for the join kinds that have one.
+pub(crate) fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
     match op {
         JoinOperator::Join(c)
         | JoinOperator::Inner(c)

@@ -520,7 +520,9 @@ impl<'a> Resolver<'a> {
         self.factor(&item.relation, sources, ons);
         for join in &item.joins {
             self.factor(&join.relation, sources, ons);
-            if let Some(JoinConstraint::On(e)) = join_constraint(&join.join_operator) {
+            if let Some(JoinConstraint::On(e)) =
+                crate::analysis::structure::join_constraint(&join.join_operator)
+            {
                 ons.push(e);
             }
             if let JoinOperator::AsOf {
@@ -1040,32 +1042,6 @@ impl<'a> Resolver<'a> {
             | Expr::Lambda(_)
             | Expr::MemberOf(_) => {}
         }
-    }
-}
-
-fn join_constraint(op: &JoinOperator) -> Option<&JoinConstraint> {
-    match op {
-        JoinOperator::Join(c)
-        | JoinOperator::Inner(c)
-        | JoinOperator::Left(c)
-        | JoinOperator::LeftOuter(c)
-        | JoinOperator::Right(c)
-        | JoinOperator::RightOuter(c)
-        | JoinOperator::FullOuter(c)
-        | JoinOperator::CrossJoin(c)
-        | JoinOperator::Semi(c)
-        | JoinOperator::LeftSemi(c)
-        | JoinOperator::RightSemi(c)
-        | JoinOperator::Anti(c)
-        | JoinOperator::LeftAnti(c)
-        | JoinOperator::RightAnti(c)
-        | JoinOperator::StraightJoin(c)
-        | JoinOperator::AsOf { constraint: c, .. } => Some(c),
-        JoinOperator::CrossApply
-        | JoinOperator::OuterApply
-        | JoinOperator::ArrayJoin
-        | JoinOperator::LeftArrayJoin
-        | JoinOperator::InnerArrayJoin => None,
     }
 }
 
