@@ -329,6 +329,13 @@ fn analyze_guarded(sql: &str, hint: Option<Dialect>, schema: Option<&Schema>) ->
         {
             return Analyzer::run(&statements, Dialect::Postgres, schema);
         }
+        // MariaDB digests spell interval units `SQL_TSI_HOUR`, which the parser does not know.
+        if dialect == Dialect::Mysql
+            && let Some(plain) = without_odbc_interval_units(sql)
+            && let Ok(statements) = parse(Dialect::Mysql, &plain)
+        {
+            return Analyzer::run(&statements, Dialect::Mysql, schema);
+        }
     }
     StatementShape::opaque(
         sql,
@@ -345,6 +352,31 @@ fn parse(dialect: Dialect, sql: &str) -> Result<Vec<Statement>, sqlparser::parse
         Dialect::Mysql => Parser::parse_sql(&MySqlDialect {}, sql),
         Dialect::Sqlite => Parser::parse_sql(&SQLiteDialect {}, sql),
     }
+}
+
+/// `sql` with the `SQL_TSI_` prefix taken off every word that has it (`INTERVAL ? SQL_TSI_DAY`
+/// reads as `INTERVAL ? DAY`), or `None` when no word has it.
+fn without_odbc_interval_units(sql: &str) -> Option<String> {
+    const PREFIX: &str = "sql_tsi_";
+    let bytes = sql.as_bytes();
+    let starts_word = |i: usize| {
+        bytes[i..].len() > PREFIX.len()
+            && bytes[i..i + PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes())
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for i in 0..bytes.len() {
+        if i >= copied && starts_word(i) {
+            out.push_str(&sql[copied..i]);
+            copied = i + PREFIX.len();
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&sql[copied..]);
+    Some(out)
 }
 
 /// The first keyword decides the kind of an unparseable statement.
@@ -2834,6 +2866,21 @@ mod tests {
     }
 
     const CASES: &[Case] = &[
+        // A MariaDB digest: backticks, `?` and the ODBC interval unit.
+        Case {
+            sql: "SELECT `id` , `total` FROM `orders` WHERE `placed_at` >= NOW ( ) - INTERVAL ? \
+                  SQL_TSI_HOUR AND `total` > ? ORDER BY `placed_at`",
+            hint: Some(Dialect::Mysql),
+            kind: StatementKind::Select,
+            tables: &["orders"],
+            written: &[],
+            columns: &[
+                ("orders.id", &[Proj]),
+                ("orders.placed_at", &[Range, Ord]),
+                ("orders.total", &[Range, Proj]),
+            ],
+            joins: &[],
+        },
         Case {
             sql: "SELECT f.title FROM film f JOIN film_actor fa ON fa.film_id = f.film_id \
                   WHERE fa.actor_id = $1 ORDER BY f.title LIMIT 10",
@@ -3194,6 +3241,17 @@ mod tests {
             joins: &[],
         },
     ];
+
+    #[test]
+    fn odbc_interval_units_lose_their_prefix() {
+        assert_eq!(
+            without_odbc_interval_units("x - INTERVAL ? SQL_TSI_DAY + INTERVAL 1 sql_tsi_minute")
+                .as_deref(),
+            Some("x - INTERVAL ? DAY + INTERVAL 1 minute")
+        );
+        assert_eq!(without_odbc_interval_units("SELECT my_sql_tsi_x"), None);
+        assert_eq!(without_odbc_interval_units("SELECT 1"), None);
+    }
 
     #[test]
     fn roles_tables_and_joins_of_real_queries() {

@@ -494,7 +494,7 @@ impl<'a, S: Sink> Shaper<'a, S> {
         let text = self.text();
         let Some(kw) = keyword(text) else {
             self.other_token();
-            self.emit(Sp::Ident, None, text, Lower);
+            self.emit(Sp::Ident, None, odbc_interval_unit(text), Lower);
             return;
         };
         match kw {
@@ -831,5 +831,17 @@ impl<'a, S: Sink> Shaper<'a, S> {
         if self.values.as_ref().is_some_and(|v| v.depth > self.depth) {
             self.values = None;
         }
+    }
+}
+
+/// MariaDB's digests print interval units in their ODBC spelling (`INTERVAL ? SQL_TSI_HOUR`)
+/// where the statement said `INTERVAL 5 HOUR`: the unit without its `SQL_TSI_` prefix, so both
+/// meet in one fingerprint. No other word starts with that prefix.
+#[inline]
+fn odbc_interval_unit(word: &[u8]) -> &[u8] {
+    const PREFIX: &[u8] = b"sql_tsi_";
+    match word.split_at_checked(PREFIX.len()) {
+        Some((head, unit)) if !unit.is_empty() && head.eq_ignore_ascii_case(PREFIX) => unit,
+        _ => word,
     }
 }

@@ -59,6 +59,12 @@ const SAME: &[&[&str]] = &[
         "SELECT id FROM products WHERE category_id IN ($1 /*, ... */) AND status = $2",
         "SELECT ID FROM `products` WHERE `category_id` IN (...) AND `status` = ?",
     ],
+    // MariaDB digests spell interval units the ODBC way.
+    &[
+        "SELECT id FROM orders WHERE placed_at >= NOW() - INTERVAL 5 HOUR",
+        "SELECT `id` FROM `orders` WHERE `placed_at` >= NOW ( ) - INTERVAL ? SQL_TSI_HOUR",
+        "select id from orders where placed_at >= now() - interval ? sql_tsi_hour",
+    ],
     // ARRAY literals of any length.
     &[
         "SELECT id FROM posts WHERE tags && ARRAY['a']::text[]",
@@ -172,6 +178,10 @@ const SAME: &[&[&str]] = &[
 
 /// Pairs that must get different fingerprints.
 const DIFFERENT: &[(&str, &str)] = &[
+    (
+        "SELECT id FROM orders WHERE placed_at >= NOW() - INTERVAL ? SQL_TSI_HOUR",
+        "SELECT id FROM orders WHERE placed_at >= NOW() - INTERVAL ? SQL_TSI_DAY",
+    ),
     (
         "SELECT * FROM orders WHERE id = 1",
         "SELECT * FROM order_items WHERE id = 1",
