@@ -9,6 +9,7 @@ pub mod capture;
 pub mod ddl;
 pub mod dialect;
 pub mod model;
+mod sqlwalk;
 pub mod template;
 pub mod validate;
 

@@ -7,16 +7,17 @@
 //! derived table, a table function) makes unqualified names in its scope unverifiable.
 
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentClause, FunctionArguments, GroupByExpr, Ident, InTarget, Insert,
-    JoinConstraint, JoinOperator, LimitClause, ObjectName, ObjectNamePart, OnConflictAction,
-    OnInsert, OrderBy, OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Statement, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, WindowType,
+    AccessExpr, Assignment, AssignmentTarget, Expr, FromTable, Function, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget, Insert, JoinConstraint,
+    JoinOperator, LimitClause, ObjectName, ObjectNamePart, OnConflictAction, OnInsert, OrderBy,
+    OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement,
+    Subscript, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
+use crate::sqlwalk::{Node, children};
 use crate::{Schema, Table};
 
 /// What kind of statement an access pattern's SQL is.
@@ -795,43 +796,18 @@ impl<'a> Resolver<'a> {
         ));
     }
 
-    fn function(&mut self, f: &Function) {
+    /// `t.*` inside a call (`count(t.*)`) must name a table in scope.
+    fn function_wildcards(&mut self, f: &Function) {
         for args in [&f.parameters, &f.args] {
-            match args {
-                FunctionArguments::None => {}
-                FunctionArguments::Subquery(q) => self.query(q),
-                FunctionArguments::List(list) => {
-                    for a in &list.args {
-                        self.function_arg(a);
-                    }
-                    for clause in &list.clauses {
-                        match clause {
-                            FunctionArgumentClause::OrderBy(exprs) => {
-                                for o in exprs {
-                                    self.expr(&o.expr);
-                                }
-                            }
-                            FunctionArgumentClause::Where(e) | FunctionArgumentClause::Limit(e) => {
-                                self.expr(e);
-                            }
-                            _ => {}
-                        }
+            if let FunctionArguments::List(list) = args {
+                for a in &list.args {
+                    let (FunctionArg::Named { arg, .. }
+                    | FunctionArg::ExprNamed { arg, .. }
+                    | FunctionArg::Unnamed(arg)) = a;
+                    if let FunctionArgExpr::QualifiedWildcard(name) = arg {
+                        self.qualifier(name);
                     }
                 }
-            }
-        }
-        for o in &f.within_group {
-            self.expr(&o.expr);
-        }
-        if let Some(e) = &f.filter {
-            self.expr(e);
-        }
-        if let Some(WindowType::WindowSpec(spec)) = &f.over {
-            for e in &spec.partition_by {
-                self.expr(e);
-            }
-            for o in &spec.order_by {
-                self.expr(&o.expr);
             }
         }
     }
@@ -847,23 +823,18 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn exprs(&mut self, exprs: &[Expr]) {
-        for e in exprs {
-            self.expr(e);
-        }
-    }
-
     fn expr(&mut self, expr: &Expr) {
         match expr {
-            Expr::Identifier(ident) => self.unqualified(ident),
-            Expr::CompoundIdentifier(idents) => self.qualified(idents),
+            Expr::Identifier(ident) => return self.unqualified(ident),
+            Expr::CompoundIdentifier(idents) => return self.qualified(idents),
+            // A field name after `.` is not a column; subscripts are expressions.
             Expr::CompoundFieldAccess { root, access_chain } => {
                 self.expr(root);
                 for access in access_chain {
-                    if let sqlparser::ast::AccessExpr::Subscript(sub) = access {
+                    if let AccessExpr::Subscript(sub) = access {
                         match sub {
-                            sqlparser::ast::Subscript::Index { index } => self.expr(index),
-                            sqlparser::ast::Subscript::Slice {
+                            Subscript::Index { index } => self.expr(index),
+                            Subscript::Slice {
                                 lower_bound,
                                 upper_bound,
                                 stride,
@@ -875,172 +846,18 @@ impl<'a> Resolver<'a> {
                         }
                     }
                 }
+                return;
             }
-            Expr::JsonAccess { value, .. } | Expr::Prefixed { value, .. } => self.expr(value),
-            Expr::IsFalse(e)
-            | Expr::IsNotFalse(e)
-            | Expr::IsTrue(e)
-            | Expr::IsNotTrue(e)
-            | Expr::IsNull(e)
-            | Expr::IsNotNull(e)
-            | Expr::IsUnknown(e)
-            | Expr::IsNotUnknown(e)
-            | Expr::Nested(e)
-            | Expr::UnaryOp { expr: e, .. }
-            | Expr::Cast { expr: e, .. }
-            | Expr::Extract { expr: e, .. }
-            | Expr::Ceil { expr: e, .. }
-            | Expr::Floor { expr: e, .. }
-            | Expr::Collate { expr: e, .. }
-            | Expr::IsJson { expr: e, .. }
-            | Expr::IsNormalized { expr: e, .. }
-            | Expr::Named { expr: e, .. }
-            | Expr::OuterJoin(e)
-            | Expr::Prior(e) => self.expr(e),
-            Expr::IsDistinctFrom(a, b)
-            | Expr::IsNotDistinctFrom(a, b)
-            | Expr::BinaryOp {
-                left: a, right: b, ..
+            // Lambda parameters, dictionary and map keys are names of their own, not columns.
+            Expr::Lambda(_) | Expr::Dictionary(_) | Expr::Map(_) | Expr::MemberOf(_) => return,
+            Expr::Function(f) => self.function_wildcards(f),
+            _ => {}
+        }
+        for child in children(expr) {
+            match child {
+                Node::Expr(e) => self.expr(e),
+                Node::Query(q) => self.query(q),
             }
-            | Expr::AnyOp {
-                left: a, right: b, ..
-            }
-            | Expr::AllOp {
-                left: a, right: b, ..
-            }
-            | Expr::AtTimeZone {
-                timestamp: a,
-                time_zone: b,
-            }
-            | Expr::Position { expr: a, r#in: b }
-            | Expr::RLike {
-                expr: a,
-                pattern: b,
-                ..
-            } => {
-                self.expr(a);
-                self.expr(b);
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            }
-            | Expr::ILike {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            }
-            | Expr::SimilarTo {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            } => {
-                self.expr(expr);
-                self.expr(pattern);
-                if let Some(e) = escape_char {
-                    self.expr(e);
-                }
-            }
-            Expr::In { expr, target, .. } => {
-                self.expr(expr);
-                match target {
-                    InTarget::List(list) => self.exprs(list),
-                    InTarget::Subquery(q) => self.query(q),
-                    InTarget::Unnest(e) => self.expr(e),
-                    InTarget::Table { .. } => {}
-                }
-            }
-            Expr::Between {
-                expr, low, high, ..
-            } => {
-                self.expr(expr);
-                self.expr(low);
-                self.expr(high);
-            }
-            Expr::Convert { expr, styles, .. } => {
-                self.expr(expr);
-                self.exprs(styles);
-            }
-            Expr::Substring {
-                expr,
-                substring_from,
-                substring_for,
-                ..
-            } => {
-                self.expr(expr);
-                for e in [substring_from, substring_for].into_iter().flatten() {
-                    self.expr(e);
-                }
-            }
-            Expr::Trim {
-                expr,
-                trim_what,
-                trim_characters,
-                ..
-            } => {
-                self.expr(expr);
-                if let Some(e) = trim_what {
-                    self.expr(e);
-                }
-                if let Some(chars) = trim_characters {
-                    self.exprs(chars);
-                }
-            }
-            Expr::Overlay {
-                expr,
-                overlay_what,
-                overlay_from,
-                overlay_for,
-            } => {
-                self.expr(expr);
-                self.expr(overlay_what);
-                self.expr(overlay_from);
-                if let Some(e) = overlay_for {
-                    self.expr(e);
-                }
-            }
-            Expr::Function(f) => self.function(f),
-            Expr::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => {
-                if let Some(e) = operand {
-                    self.expr(e);
-                }
-                for when in conditions {
-                    self.expr(&when.condition);
-                    self.expr(&when.result);
-                }
-                if let Some(e) = else_result {
-                    self.expr(e);
-                }
-            }
-            Expr::Exists { subquery, .. } | Expr::Subquery(subquery) => self.query(subquery),
-            Expr::GroupingSets(sets) | Expr::Cube(sets) | Expr::Rollup(sets) => {
-                for set in sets {
-                    self.exprs(set);
-                }
-            }
-            Expr::Tuple(items) => self.exprs(items),
-            Expr::Array(array) => self.exprs(&array.elem),
-            Expr::Interval(interval) => self.expr(&interval.value),
-            Expr::Struct { values, .. } => self.exprs(values),
-            // Literals, parameters, wildcards, and forms whose names are not columns.
-            Expr::Value(_)
-            | Expr::TypedString(_)
-            | Expr::Wildcard(_)
-            | Expr::QualifiedWildcard(..)
-            | Expr::Dictionary(_)
-            | Expr::Map(_)
-            | Expr::MatchAgainst { .. }
-            | Expr::Lambda(_)
-            | Expr::MemberOf(_) => {}
         }
     }
 }
