@@ -163,6 +163,29 @@ impl VolumeHistory {
     }
 }
 
+/// `count(*)` of `table`, as a query marked as the tool's own (capture sources skip it).
+fn count_sql(dialect: Dialect, table: &str) -> String {
+    format!(
+        "WITH {OWN_QUERY_MARKER} AS (SELECT count(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
+        dialect.quote_ident(table)
+    )
+}
+
+/// The exact row count of `$table` (a `&str`) through `$pool`, or a [`VolumeError::Count`].
+macro_rules! exact_count {
+    ($pool:expr, $dialect:expr, $table:expr) => {{
+        let table: &str = $table;
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql($dialect, table)))
+            .fetch_one($pool)
+            .await
+            .map_err(|source| VolumeError::Count {
+                table: table.to_owned(),
+                source,
+            })?;
+        n.max(0) as u64
+    }};
+}
+
 fn wanted(options: &VolumeOptions, table: &str) -> bool {
     options.tables.is_empty() || options.tables.iter().any(|t| t == table)
 }
@@ -194,18 +217,7 @@ async fn postgres(
         // reltuples is -1 for a table never vacuumed or analysed (and for partitioned parents).
         let exact = estimate < 0.0 || estimate < options.exact_below_rows as f64;
         let rows = if exact {
-            let sql = format!(
-                "WITH {OWN_QUERY_MARKER} AS (SELECT count(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
-                Dialect::Postgres.quote_ident(&table)
-            );
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .fetch_one(pool)
-                .await
-                .map_err(|source| VolumeError::Count {
-                    table: table.clone(),
-                    source,
-                })?;
-            n.max(0) as u64
+            exact_count!(pool, Dialect::Postgres, &table)
         } else {
             estimate.round() as u64
         };
@@ -247,18 +259,7 @@ async fn mysql(
         let exact = counted_by_engine
             || estimate.is_none_or(|e| e < 0 || (e as u64) < options.exact_below_rows);
         let rows = if exact && !counted_by_engine {
-            let sql = format!(
-                "WITH {OWN_QUERY_MARKER} AS (SELECT COUNT(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
-                Dialect::Mysql.quote_ident(&table)
-            );
-            let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                .fetch_one(pool)
-                .await
-                .map_err(|source| VolumeError::Count {
-                    table: table.clone(),
-                    source,
-                })?;
-            n.max(0) as u64
+            exact_count!(pool, Dialect::Mysql, &table)
         } else {
             estimate.unwrap_or(0).max(0) as u64
         };
@@ -285,20 +286,10 @@ async fn sqlite(
     .await?;
     let mut out = Vec::with_capacity(names.len());
     for table in names.into_iter().filter(|t| wanted(options, t)) {
-        let sql = format!(
-            "WITH {OWN_QUERY_MARKER} AS (SELECT count(*) AS n FROM {}) SELECT n FROM {OWN_QUERY_MARKER}",
-            Dialect::Sqlite.quote_ident(&table)
-        );
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(pool)
-            .await
-            .map_err(|source| VolumeError::Count {
-                table: table.clone(),
-                source,
-            })?;
+        let n = exact_count!(pool, Dialect::Sqlite, &table);
         out.push(TableVolume {
             table,
-            rows: n.max(0) as u64,
+            rows: n,
             rows_exact: true,
             bytes: None,
             bytes_estimated: false,
