@@ -13,7 +13,10 @@ pub use expr::{
     canonical_expression, canonical_expression_in, render_expression, stored_expression,
 };
 
-use crate::{DataType, DefaultValue, Dialect, ForeignKey, ForeignKeyAction, Schema};
+use crate::{
+    DataType, DefaultValue, Dialect, ForeignKey, ForeignKeyAction, Index, IndexMethod, Schema,
+    Table,
+};
 
 /// Statements that create every table, index, foreign key and check of `schema`, in an order
 /// the dialect accepts (tables first, foreign keys after, so cycles work where they can).
@@ -31,6 +34,25 @@ pub fn drop_schema(schema: &Schema, dialect: Dialect) -> Vec<String> {
         Dialect::Postgres => postgres::drop_schema(schema),
         Dialect::Mysql => mysql::drop_schema(schema),
         Dialect::Sqlite => sqlite::drop_schema(schema),
+    }
+}
+
+/// The index as `dialect` creates it for `table`, or `None` when the dialect's DDL leaves it out:
+/// GIN and GiST exist only on PostgreSQL (MySQL turns `gin` on text columns into `FULLTEXT`,
+/// kept here as method `Gin`); hash and BRIN become B-trees elsewhere; SQLite drops INCLUDE;
+/// MySQL/MariaDB also drop predicates and INCLUDE and index `lower(col)` / `upper(col)` as
+/// `col`. The generators and validation both go by this.
+pub fn shaped_index(ix: &Index, table: &Table, dialect: Dialect) -> Option<Index> {
+    match dialect {
+        Dialect::Postgres => Some(ix.clone()),
+        Dialect::Sqlite => {
+            (sqlite::kept_method(ix.method) && !ix.columns.is_empty()).then(|| Index {
+                include: Vec::new(),
+                method: IndexMethod::Btree,
+                ..ix.clone()
+            })
+        }
+        Dialect::Mysql => mysql::shape_index(ix.clone(), &mysql::column_types(table)),
     }
 }
 
@@ -111,4 +133,68 @@ fn fk_actions(fk: &ForeignKey) -> String {
         out.push_str(fk.on_update.as_sql());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Column, IndexColumn};
+
+    fn posts() -> Table {
+        Table {
+            name: "posts".into(),
+            columns: vec![
+                Column::new("id", DataType::BigInt),
+                Column::new("title", DataType::Text),
+                Column::new("body", DataType::Json),
+            ],
+            primary_key: vec!["id".into()],
+            ..Table::default()
+        }
+    }
+
+    fn index(method: IndexMethod, columns: Vec<IndexColumn>) -> Index {
+        Index {
+            name: "ix".into(),
+            columns,
+            unique: false,
+            predicate: Some("id > 0".into()),
+            include: vec!["id".into()],
+            method,
+        }
+    }
+
+    #[test]
+    fn shaped_index_follows_each_dialect() {
+        let t = posts();
+        let gin_title = index(IndexMethod::Gin, vec![IndexColumn::column("title")]);
+        let gin_body = index(IndexMethod::Gin, vec![IndexColumn::column("body")]);
+        let lower = index(
+            IndexMethod::Hash,
+            vec![IndexColumn::expression("LOWER(title)")],
+        );
+
+        assert_eq!(
+            shaped_index(&gin_body, &t, Dialect::Postgres),
+            Some(gin_body.clone())
+        );
+        assert_eq!(shaped_index(&gin_title, &t, Dialect::Sqlite), None);
+        let sqlite = shaped_index(&lower, &t, Dialect::Sqlite).unwrap();
+        assert_eq!(
+            (sqlite.method, sqlite.include.len()),
+            (IndexMethod::Btree, 0)
+        );
+        assert_eq!(sqlite.predicate.as_deref(), Some("id > 0"));
+
+        // MySQL: FULLTEXT for text, nothing for JSON, `lower(col)` as `col`, no predicate.
+        let fulltext = shaped_index(&gin_title, &t, Dialect::Mysql).unwrap();
+        assert_eq!(fulltext.method, IndexMethod::Gin);
+        assert_eq!(shaped_index(&gin_body, &t, Dialect::Mysql), None);
+        let folded = shaped_index(&lower, &t, Dialect::Mysql).unwrap();
+        assert_eq!(folded.columns, vec![IndexColumn::column("title")]);
+        assert_eq!(
+            (folded.method, folded.predicate),
+            (IndexMethod::Btree, None)
+        );
+    }
 }

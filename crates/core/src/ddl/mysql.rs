@@ -222,11 +222,7 @@ fn shape(mut schema: Schema) -> Schema {
         for col in &mut table.columns {
             shape_column(col, table.primary_key.contains(&col.name));
         }
-        let types: HashMap<String, DataType> = table
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.data_type))
-            .collect();
+        let types = column_types(table);
         table.indexes = std::mem::take(&mut table.indexes)
             .into_iter()
             .filter_map(|ix| shape_index(ix, &types))
@@ -422,8 +418,17 @@ fn is_date(text: &str) -> bool {
     parts.len() == 3 && is_digits(parts[0], 4) && is_digits(parts[1], 2) && is_digits(parts[2], 2)
 }
 
+/// Each column's type, by name.
+pub(super) fn column_types(table: &Table) -> HashMap<String, DataType> {
+    table
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.data_type))
+        .collect()
+}
+
 /// The index as this dialect can hold it, or `None` when it cannot be created at all.
-fn shape_index(ix: Index, types: &HashMap<String, DataType>) -> Option<Index> {
+pub(super) fn shape_index(ix: Index, types: &HashMap<String, DataType>) -> Option<Index> {
     let mut columns = Vec::with_capacity(ix.columns.len());
     for part in ix.columns {
         let column = match (part.column, part.expression) {

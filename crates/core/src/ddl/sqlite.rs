@@ -178,7 +178,7 @@ fn render(sql: &str) -> String {
 }
 
 /// Whether SQLite gets an index of this method at all (see the module documentation).
-fn kept_method(method: IndexMethod) -> bool {
+pub(super) fn kept_method(method: IndexMethod) -> bool {
     matches!(
         method,
         IndexMethod::Btree | IndexMethod::Hash | IndexMethod::Brin

@@ -3,10 +3,9 @@
 //! classes, …).
 //!
 //! Features a dialect lacks but can do without are not problems: as the DDL generators document,
-//! GIN and GiST indexes exist only on PostgreSQL (MySQL turns `gin` on text columns into a
-//! `FULLTEXT` index), hash and BRIN indexes become B-trees elsewhere, MySQL/MariaDB drop
-//! predicates and INCLUDE columns and index `lower(col)` as `col`. [`shaped`] mirrors those
-//! rules; this module reports only what would fail or change meaning.
+//! indexes are checked as [`crate::ddl::shaped_index`] shapes them for the dialect (GIN and GiST
+//! only on PostgreSQL, hash and BRIN as B-trees elsewhere, no predicates or INCLUDE on MySQL);
+//! this module reports only what would fail or change meaning.
 
 use std::collections::HashMap;
 
@@ -230,85 +229,21 @@ fn namespaces(schema: &Schema, d: Dialect, r: &mut Report) {
     }
 }
 
-/// An index as a dialect creates it (mirroring the DDL generators' documented shaping).
-pub(super) struct Shaped<'i> {
-    /// The key columns (MySQL turns `lower(col)` / `upper(col)` into `col`).
-    pub columns: Vec<&'i str>,
+/// An index as a dialect creates it ([`crate::ddl::shaped_index`]).
+pub(super) struct Shaped {
+    /// The key's plain columns (MySQL turns `lower(col)` / `upper(col)` into `col`).
+    pub columns: Vec<String>,
     /// A MySQL `FULLTEXT` index (from `gin` on text columns): no key-length or type limits.
     pub fulltext: bool,
 }
 
-/// How `d` creates `ix`, or `None` when it does not create it at all: GIN and GiST exist only on
-/// PostgreSQL (except `gin` on text columns, a `FULLTEXT` index on MySQL); hash and BRIN become
-/// B-trees elsewhere; MySQL/MariaDB cannot index expressions other than `lower(col)`/`upper(col)`.
-pub(super) fn shaped<'i>(ix: &'i Index, table: &Table, d: Dialect) -> Option<Shaped<'i>> {
-    let plain =
-        || -> Option<Vec<&'i str>> { ix.columns.iter().map(|c| c.column.as_deref()).collect() };
-    match d {
-        Dialect::Postgres => Some(Shaped {
-            columns: plain().unwrap_or_default(),
-            fulltext: false,
-        }),
-        Dialect::Sqlite => match ix.method {
-            IndexMethod::Gin | IndexMethod::Gist => None,
-            _ => Some(Shaped {
-                columns: plain().unwrap_or_default(),
-                fulltext: false,
-            }),
-        },
-        Dialect::Mysql => {
-            let columns: Vec<&str> = ix
-                .columns
-                .iter()
-                .map(|c| {
-                    c.column
-                        .as_deref()
-                        .or_else(|| c.expression.as_deref().and_then(case_folded))
-                })
-                .collect::<Option<_>>()?;
-            match ix.method {
-                IndexMethod::Btree | IndexMethod::Hash | IndexMethod::Brin => Some(Shaped {
-                    columns,
-                    fulltext: false,
-                }),
-                IndexMethod::Gin
-                    if !ix.unique
-                        && ix.columns.iter().all(|c| c.column.is_some())
-                        && columns.iter().all(|c| {
-                            table.column(c).is_some_and(|col| {
-                                matches!(
-                                    col.data_type,
-                                    DataType::Text | DataType::Varchar(_) | DataType::Char(_)
-                                )
-                            })
-                        }) =>
-                {
-                    Some(Shaped {
-                        columns,
-                        fulltext: true,
-                    })
-                }
-                IndexMethod::Gin | IndexMethod::Gist => None,
-            }
-        }
-    }
-}
-
-/// The column of `lower(col)` / `upper(col)`, as MySQL indexes it (the default collations
-/// compare case-insensitively).
-fn case_folded(expr: &str) -> Option<&str> {
-    let e = expr.trim();
-    let lower = e.to_ascii_lowercase();
-    let inner = if lower.starts_with("lower(") || lower.starts_with("upper(") {
-        e[6..].strip_suffix(')')?.trim()
-    } else {
-        return None;
-    };
-    let inner = inner
-        .strip_prefix('"')
-        .and_then(|i| i.strip_suffix('"'))
-        .unwrap_or(inner);
-    (!inner.is_empty() && !inner.contains(['(', ')', ' ', ','])).then_some(inner)
+/// How `d` creates `ix`, or `None` when it does not create it at all.
+pub(super) fn shaped(ix: &Index, table: &Table, d: Dialect) -> Option<Shaped> {
+    let ix = crate::ddl::shaped_index(ix, table, d)?;
+    Some(Shaped {
+        fulltext: d == Dialect::Mysql && ix.method == IndexMethod::Gin,
+        columns: ix.columns.into_iter().filter_map(|c| c.column).collect(),
+    })
 }
 
 fn types(table: &Table, d: Dialect, tp: &str, r: &mut Report) {
@@ -399,10 +334,9 @@ fn mysql_table(schema: &Schema, table: &Table, tp: &str, r: &mut Report) {
         }
     }
     // Keys: no TEXT/JSON/BLOB, at most 3072 bytes.
-    let mut keyed: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut keyed: Vec<(String, Vec<String>)> = Vec::new();
     if !table.primary_key.is_empty() {
-        let cols = table.primary_key.iter().map(String::as_str).collect();
-        keyed.push((format!("{tp}.primary_key"), cols));
+        keyed.push((format!("{tp}.primary_key"), table.primary_key.clone()));
     }
     for (ii, ix) in table.indexes.iter().enumerate() {
         let ip = format!("{tp}.indexes[{}]", label(&ix.name, ii));
@@ -576,9 +510,9 @@ fn mysql_table(schema: &Schema, table: &Table, tp: &str, r: &mut Report) {
 
 /// Whether `cols` lead the primary key or a B-tree index MySQL creates, in this order.
 fn leads_in_order(table: &Table, cols: &[String]) -> bool {
-    let leads = |key: &[&str]| key.len() >= cols.len() && key.iter().zip(cols).all(|(k, c)| k == c);
-    let pk: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
-    leads(&pk)
+    let leads =
+        |key: &[String]| key.len() >= cols.len() && key.iter().zip(cols).all(|(k, c)| k == c);
+    leads(&table.primary_key)
         || table.indexes.iter().any(|ix| {
             shaped(ix, table, Dialect::Mysql).is_some_and(|s| !s.fulltext && leads(&s.columns))
         })
