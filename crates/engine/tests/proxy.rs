@@ -1,23 +1,31 @@
 //! The capture proxy with real clients against the real server: psql (simple queries, loading
 //! Pagila, `\copy` both ways), pgbench (`-i` and a short run), sqlx and tokio-postgres
 //! (prepared statements, pipelining, binary parameters), SCRAM and md5 users, a cancelled
-//! `pg_sleep`, `pg_terminate_backend` of one session while another keeps working, and
-//! LISTEN/NOTIFY. Each test checks what the client saw and what was captured.
+//! `pg_sleep`, `pg_terminate_backend` of one session while another keeps working,
+//! LISTEN/NOTIFY, and TLS towards the server (each sslmode, certificate and host-name checks,
+//! a cancel over TLS). Each test checks what the client saw and what was captured.
 //!
 //! Tests against PostgreSQL skip (with the reason printed) when `PERSONA_TEST_PG_URL` is unset;
-//! each uses its own scratch database and starts its own proxy on 127.0.0.1:0. The failure
-//! tests at the end (unreachable server, a server that dies, a malformed client message, the
-//! connection limit) use a tiny scripted server instead and always run.
+//! the TLS ones also when the server has `ssl = off` (and fail then under
+//! `PERSONA_REQUIRE_SERVERS=1`). Each uses its own scratch database and starts its own proxy on
+//! 127.0.0.1:0. The failure tests at the end (unreachable server, a server that dies, a
+//! malformed client message, the connection limit, a server declining TLS, a bad root
+//! certificate file) use a tiny scripted server instead and always run.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use persona_core::Dialect;
 use persona_core::model::{CaptureEvent, CaptureSource};
 use persona_engine::Database;
-use persona_engine::proxy::{Proxy, ProxyConfig, ProxyStats, Upstream};
+use persona_engine::proxy::{Proxy, ProxyConfig, ProxyStats, TlsMode, Upstream, UpstreamTls};
 use persona_engine::testing::{TestDb, datasets_dir};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -703,36 +711,41 @@ async fn cancelling_a_sleep_through_the_proxy() {
     };
     let mut p = proxy_for(&db).await;
     let client = tp_connect(&p.url(&db.url)).await;
+    cancel_a_sleep(&mut p, &db, client).await;
+    assert_eq!(p.stats.snapshot().cancel_requests, 1);
+    p.stop();
+    db.cleanup().await;
+}
+
+/// Start `pg_sleep(30)` on `client`, cancel it through the proxy (the cancel goes to the
+/// proxy's address, where the client connected, on a new connection), and check the client's
+/// error, that the session is still usable, and the captured event.
+async fn cancel_a_sleep(p: &mut Running, db: &TestDb, client: tokio_postgres::Client) {
     let token = client.cancel_token();
     let sleeper = tokio::spawn(async move {
         let result = client.simple_query("SELECT pg_sleep(30)").await;
         (client, result)
     });
-    wait_until_running(&db, "SELECT pg_sleep(30)").await;
-    // The cancel goes to the proxy's address (where the client connected) on a new connection.
+    wait_until_running(db, "SELECT pg_sleep(30)").await;
     token
         .cancel_query(NoTls)
         .await
         .expect("send the cancel request");
     let (client, result) = sleeper.await.unwrap();
     assert_eq!(result.unwrap_err().code(), Some(&SqlState::QUERY_CANCELED));
-    // The session is still usable.
     assert_eq!(
         client
             .query_one("SELECT 41 + 1", &[])
             .await
             .unwrap()
             .get::<_, i32>(0),
-        42
+        42,
+        "the session is still usable"
     );
-
     let sleeps = p.matching("pg_sleep").await;
     let e = only(&sleeps, "the cancelled sleep");
     assert_eq!(e.error.as_deref(), Some("57014"));
     assert!(e.duration < Duration::from_secs(30));
-    assert_eq!(p.stats.snapshot().cancel_requests, 1);
-    p.stop();
-    db.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -841,6 +854,274 @@ async fn listen_and_notify_through_the_proxy() {
     );
     let e = p.matching("pg_notify").await;
     assert_eq!(only(&e, "pg_notify").params, [Some("second".to_owned())]);
+    p.stop();
+    db.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS towards the server
+
+/// Whether the test server accepts TLS (skip with the reason, or fail under
+/// `PERSONA_REQUIRE_SERVERS=1`).
+async fn server_speaks_tls(db: &TestDb) -> bool {
+    let ssl: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(pg_pool(db))
+        .await
+        .unwrap();
+    let on = ssl == "on";
+    assert!(
+        on || !require_servers(),
+        "the test server has ssl = off but PERSONA_REQUIRE_SERVERS=1 (TLS tests need it on)"
+    );
+    if !on {
+        eprintln!("skipped: the test server has ssl = off");
+    }
+    on
+}
+
+/// The server's certificate file (the Debian snakeoil certificate on the test machine).
+async fn server_cert_file(db: &TestDb) -> PathBuf {
+    let file: String = sqlx::query_scalar("SHOW ssl_cert_file")
+        .fetch_one(pg_pool(db))
+        .await
+        .unwrap();
+    let path = PathBuf::from(file);
+    if path.is_absolute() {
+        return path;
+    }
+    let data: String = sqlx::query_scalar("SHOW data_directory")
+        .fetch_one(pg_pool(db))
+        .await
+        .unwrap();
+    PathBuf::from(data).join(path)
+}
+
+fn tls(mode: TlsMode, root_cert: Option<PathBuf>) -> UpstreamTls {
+    UpstreamTls { mode, root_cert }
+}
+
+/// The test server with another host name for the proxy to dial (and check the certificate
+/// against).
+fn upstream_as(db: &TestDb, host: &str) -> Upstream {
+    let mut up: Upstream = db.url.parse().unwrap();
+    host.clone_into(&mut up.host);
+    up
+}
+
+/// Whether the client's session reaches the server over TLS, as the server sees it.
+async fn server_sees_tls(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A proxy's refusal of a session: the client's ErrorResponse (code and message).
+async fn refused(p: &Running, url: &str) -> (SqlState, String) {
+    let err = tokio_postgres::connect(&p.url(url), NoTls)
+        .await
+        .err()
+        .expect("the proxy refuses the session");
+    let db = err
+        .as_db_error()
+        .unwrap_or_else(|| panic!("an ErrorResponse from the proxy, got {err}"));
+    (db.code().clone(), db.message().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_require_reaches_the_server_encrypted_and_disable_does_not() {
+    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+        return;
+    };
+    if !server_speaks_tls(&db).await {
+        db.cleanup().await;
+        return;
+    }
+    let mut secure = start_proxy(db.url.parse().unwrap(), |c| {
+        c.tls = tls(TlsMode::Require, None);
+    })
+    .await;
+    let plain = start_proxy(db.url.parse().unwrap(), |c| {
+        c.tls = tls(TlsMode::Disable, None);
+    })
+    .await;
+    // prefer takes TLS when the server offers it.
+    let preferred = start_proxy(db.url.parse().unwrap(), |c| {
+        c.tls = tls(TlsMode::Prefer, None);
+    })
+    .await;
+
+    let client = tp_connect(&secure.url(&db.url)).await;
+    assert!(server_sees_tls(&client).await);
+    // The relay and capture work the same over TLS: a large result and binary parameters.
+    let rows = client
+        .query(
+            "SELECT g, repeat('x', 1000) FROM generate_series(1, $1::int4) g",
+            &[&3000i32],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3000);
+    assert_eq!(rows[2999].get::<_, i32>(0), 3000);
+    let series = secure.matching("generate_series(1, $1::int4)").await;
+    let e = only(&series, "the query over TLS");
+    assert_eq!(e.rows, Some(3000));
+    assert_eq!(e.params, [Some("3000".to_owned())]);
+
+    assert!(!server_sees_tls(&tp_connect(&plain.url(&db.url)).await).await);
+    assert!(server_sees_tls(&tp_connect(&preferred.url(&db.url)).await).await);
+    assert_eq!(secure.stats.snapshot().upstream_failures, 0);
+    secure.stop();
+    plain.stop();
+    preferred.stop();
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_verify_ca_trusts_the_given_roots_only() {
+    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+        return;
+    };
+    if !server_speaks_tls(&db).await {
+        db.cleanup().await;
+        return;
+    }
+    let cert = server_cert_file(&db).await;
+    // The certificate is for a host name, not for 127.0.0.1: verify-ca does not mind.
+    let trusted = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
+        c.tls = tls(TlsMode::VerifyCa, Some(cert.clone()));
+    })
+    .await;
+    let client = tp_connect(&trusted.url(&db.url)).await;
+    assert!(server_sees_tls(&client).await);
+
+    // Roots that did not sign it: the public CA bundle.
+    let bundle = PathBuf::from(PUBLIC_CA_BUNDLE);
+    if bundle.exists() {
+        let strangers = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
+            c.tls = tls(TlsMode::VerifyCa, Some(bundle));
+        })
+        .await;
+        let (code, message) = refused(&strangers, &db.url).await;
+        assert_eq!(code, SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
+        assert!(
+            message.contains("TLS handshake failed (sslmode=verify-ca)")
+                && message.contains("invalid peer certificate: UnknownIssuer"),
+            "{message}"
+        );
+        assert_eq!(strangers.stats.snapshot().upstream_failures, 1);
+        strangers.stop();
+    } else {
+        assert!(!require_servers(), "{PUBLIC_CA_BUNDLE} is missing");
+        eprintln!("untrusted roots not checked: {PUBLIC_CA_BUNDLE} is missing");
+    }
+
+    // The system store: the bundle and every certificate in /etc/ssl/certs, like OpenSSL's
+    // default paths. Debian links its snakeoil certificate in there, so whether the session
+    // is accepted follows whether the store holds the server's certificate.
+    let der = CertificateDer::from_pem_file(&cert).unwrap();
+    let in_store = rustls_native_certs::load_native_certs()
+        .certs
+        .contains(&der);
+    let system = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
+        c.tls = tls(TlsMode::VerifyCa, None);
+    })
+    .await;
+    if in_store {
+        eprintln!("the system store trusts the server's certificate: expecting a session");
+        assert!(server_sees_tls(&tp_connect(&system.url(&db.url)).await).await);
+    } else {
+        let (code, message) = refused(&system, &db.url).await;
+        assert_eq!(code, SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
+        assert!(
+            message.contains("invalid peer certificate: UnknownIssuer"),
+            "{message}"
+        );
+    }
+    // The trusted proxy's session is untouched by the other proxies' failures.
+    assert!(server_sees_tls(&client).await);
+    trusted.stop();
+    system.stop();
+    db.cleanup().await;
+}
+
+/// Debian's bundle of public certificate authorities (none of which signed the test server's
+/// certificate).
+const PUBLIC_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_verify_full_checks_the_host_name() {
+    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+        return;
+    };
+    if !server_speaks_tls(&db).await {
+        db.cleanup().await;
+        return;
+    }
+    let cert = server_cert_file(&db).await;
+    let by_address = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
+        c.tls = tls(TlsMode::VerifyFull, Some(cert.clone()));
+    })
+    .await;
+    let (code, message) = refused(&by_address, &db.url).await;
+    assert_eq!(code, SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION);
+    assert!(
+        message.contains("sslmode=verify-full") && message.contains("not valid for name"),
+        "{message}"
+    );
+    assert!(message.contains("127.0.0.1"), "{message}");
+
+    // By name: the outcome follows what OpenSSL says of the certificate and "localhost".
+    let checked = Command::new("openssl")
+        .args(["x509", "-noout", "-checkhost", "localhost", "-in"])
+        .arg(&cert)
+        .output();
+    match checked {
+        Ok(out) if out.status.success() => {
+            let says = String::from_utf8_lossy(&out.stdout);
+            let matches = says.contains("does match");
+            assert!(matches || says.contains("does NOT match"), "{says}");
+            let by_name = start_proxy(upstream_as(&db, "localhost"), |c| {
+                c.tls = tls(TlsMode::VerifyFull, Some(cert.clone()));
+            })
+            .await;
+            if matches {
+                let client = tp_connect(&by_name.url(&db.url)).await;
+                assert!(server_sees_tls(&client).await);
+            } else {
+                let (_, message) = refused(&by_name, &db.url).await;
+                assert!(message.contains("not valid for name"), "{message}");
+            }
+            by_name.stop();
+        }
+        _ => eprintln!("verify-full by host name not checked: openssl is not installed"),
+    }
+    by_address.stop();
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_sleep_through_a_tls_upstream() {
+    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+        return;
+    };
+    if !server_speaks_tls(&db).await {
+        db.cleanup().await;
+        return;
+    }
+    let mut p = start_proxy(db.url.parse().unwrap(), |c| {
+        c.tls = tls(TlsMode::Require, None);
+    })
+    .await;
+    let client = tp_connect(&p.url(&db.url)).await;
+    assert!(server_sees_tls(&client).await);
+    cancel_a_sleep(&mut p, &db, client).await;
+    let s = p.stats.snapshot();
+    assert_eq!((s.cancel_requests, s.upstream_failures), (1, 0));
     p.stop();
     db.cleanup().await;
 }
@@ -1024,6 +1305,20 @@ async fn a_server_that_dies_fails_only_its_own_session() {
     p.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_closing_after_terminate_is_a_normal_end() {
+    let server = scripted_server().await;
+    let p = start_proxy(upstream(server), |_| {}).await;
+    let mut s = raw_session(&p).await;
+    // Terminate, and keep the socket open: the server's close reaches the proxy first.
+    s.write_all(&frame(b'X', b"")).await.unwrap();
+    let rest = read_to_close(&mut s).await;
+    assert!(rest.is_empty(), "no error after a goodbye: {rest:?}");
+    let stats = p.stats.snapshot();
+    assert_eq!((stats.upstream_failures, stats.protocol_errors), (0, 0));
+    p.stop();
+}
+
 /// Open a raw session through the proxy to the scripted server (startup answered).
 async fn raw_session(p: &Running) -> TcpStream {
     let mut s = TcpStream::connect(p.addr).await.unwrap();
@@ -1132,4 +1427,181 @@ async fn sessions_beyond_the_limit_are_refused_with_53300() {
     c.simple_query("SELECT 1").await.unwrap();
     assert_eq!(p.stats.snapshot().connections_rejected, 1);
     p.stop();
+}
+
+/// What a scripted server answering SSLRequests saw.
+#[derive(Default)]
+struct TlsScript {
+    ssl_requests: AtomicUsize,
+    /// Process ids of the CancelRequests that came after an SSLRequest.
+    cancels: std::sync::Mutex<Vec<i32>>,
+}
+
+/// A scripted server that answers every SSLRequest with `reply` (then, after `N`, takes a
+/// CancelRequest or serves the session as [`scripted_server`] does).
+async fn scripted_server_answering_tls(reply: u8) -> (SocketAddr, Arc<TlsScript>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let script = Arc::new(TlsScript::default());
+    let seen = Arc::clone(&script);
+    tokio::spawn(async move {
+        let mut pid = 2000;
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            pid += 1;
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut request = [0u8; 8];
+                if socket.read_exact(&mut request).await.is_err()
+                    || request != [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+                {
+                    return;
+                }
+                seen.ssl_requests.fetch_add(1, Ordering::SeqCst);
+                if socket.write_all(&[reply]).await.is_err() || reply != b'N' {
+                    return;
+                }
+                // A CancelRequest is 16 bytes, sent whole.
+                let mut head = [0u8; 16];
+                let Ok(n) = socket.peek(&mut head).await else {
+                    return;
+                };
+                if n >= 12 && head[..8] == [0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e] {
+                    let _ = socket.read_exact(&mut head).await;
+                    let pid = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+                    seen.cancels.lock().unwrap().push(pid);
+                    return;
+                }
+                scripted_session(socket, pid).await;
+            });
+        }
+    });
+    (addr, script)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_declining_tls_is_plain_under_prefer_and_an_08001_under_require() {
+    let (server, script) = scripted_server_answering_tls(b'N').await;
+    let mut preferred = start_proxy(upstream(server), |c| {
+        c.tls = tls(TlsMode::Prefer, None);
+    })
+    .await;
+    let client = tp_connect(&scripted_url(&preferred)).await;
+    client.simple_query("SELECT 1").await.unwrap();
+    assert_eq!(script.ssl_requests.load(Ordering::SeqCst), 1);
+    // The cancel request negotiates the same way before it is sent.
+    client
+        .cancel_token()
+        .cancel_query(NoTls)
+        .await
+        .expect("send the cancel request");
+    // The client does not wait for the forwarding.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while script.cancels.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the cancel request never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(script.ssl_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(*script.cancels.lock().unwrap(), [2001]);
+    assert_eq!(
+        preferred
+            .events()
+            .await
+            .iter()
+            .filter(|e| e.sql == "SELECT 1" && e.error.is_none())
+            .count(),
+        1
+    );
+
+    for mode in [TlsMode::Require, TlsMode::VerifyFull] {
+        let strict = start_proxy(upstream(server), |c| {
+            c.tls = tls(mode, None);
+        })
+        .await;
+        for _ in 0..2 {
+            let err = tokio_postgres::connect(&scripted_url(&strict), NoTls)
+                .await
+                .err()
+                .expect("refused");
+            let db = err
+                .as_db_error()
+                .unwrap_or_else(|| panic!("an ErrorResponse, got {err}"));
+            assert_eq!(
+                db.code(),
+                &SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION
+            );
+            assert!(
+                db.message().contains("does not accept TLS connections")
+                    && db.message().contains(&format!("sslmode={mode}")),
+                "{}",
+                db.message()
+            );
+        }
+        assert_eq!(strict.stats.snapshot().upstream_failures, 2);
+        strict.stop();
+    }
+    // The prefer proxy's session carries on.
+    client.simple_query("SELECT 2").await.unwrap();
+    preferred.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_failing_the_tls_negotiation_is_an_08001() {
+    // An error instead of S/N (not read on); S and then no TLS at all; a reply that is neither.
+    for (reply, expected) in [
+        (
+            b'E',
+            "answered the SSL request with an error (sslmode=prefer)",
+        ),
+        (b'S', "the TLS handshake failed (sslmode=prefer)"),
+        (
+            b'X',
+            "answered the SSL request with the unexpected byte 0x58",
+        ),
+    ] {
+        let (server, script) = scripted_server_answering_tls(reply).await;
+        let p = start_proxy(upstream(server), |c| {
+            c.tls = tls(TlsMode::Prefer, None);
+        })
+        .await;
+        let err = tokio_postgres::connect(&scripted_url(&p), NoTls)
+            .await
+            .err()
+            .expect("refused");
+        let db = err.as_db_error().expect("an ErrorResponse");
+        assert_eq!(
+            db.code(),
+            &SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION
+        );
+        assert!(db.message().contains(expected), "{}", db.message());
+        assert_eq!(script.ssl_requests.load(Ordering::SeqCst), 1);
+        assert_eq!(p.stats.snapshot().upstream_failures, 1);
+        p.stop();
+    }
+}
+
+#[tokio::test]
+async fn an_unusable_upstream_ca_file_stops_the_proxy_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-root.pem");
+    std::fs::write(&bad, "this is not a certificate\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    for path in [bad, missing] {
+        let mut config = ProxyConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:5432".parse().unwrap(),
+        );
+        config.tls = tls(TlsMode::VerifyFull, Some(path.clone()));
+        let (tx, _rx) = mpsc::channel(1);
+        let err = Proxy::bind(config, tx).await.expect_err("refused");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
 }

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use super::session::{self, Shared};
 use super::stats::ProxyStats;
+use super::tls::Connector;
 use super::tracker::EventSink;
 use super::{ProxyConfig, ProxyError};
 
@@ -26,10 +27,12 @@ pub struct Proxy {
 impl Proxy {
     /// Listen on `config.listen` (port 0 picks a free port: see [`Proxy::local_addr`]).
     /// Captured statements go to `events`; when it is full they are dropped and counted.
+    /// The TLS settings are checked here: an unusable root certificate file is an error.
     pub async fn bind(
         config: ProxyConfig,
         events: mpsc::Sender<CaptureEvent>,
     ) -> Result<Proxy, ProxyError> {
+        let connector = Connector::new(&config.upstream, &config.tls)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -43,6 +46,7 @@ impl Proxy {
             listener,
             shared: Arc::new(Shared {
                 config,
+                connector,
                 stats,
                 sink,
             }),
@@ -73,6 +77,7 @@ impl Proxy {
         tracing::info!(
             listen = %addr,
             upstream = %config.upstream,
+            upstream_tls = %config.tls.mode,
             max_connections = config.max_connections,
             workers = config.workers,
             "proxy listening"

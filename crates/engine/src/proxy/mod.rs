@@ -5,15 +5,17 @@
 //!
 //! It is not a pooler and not a gateway: one server connection per client connection,
 //! authentication (trust, cleartext, md5, SCRAM-SHA-256) passes through untouched, SSL and GSS
-//! encryption requests from clients are declined so statements can be read (the proxy does not
-//! speak TLS to the server either), and CancelRequests are forwarded to the server. Capture
-//! never slows the client: events go out with `try_send`, and a full channel drops them and
-//! counts the drop.
+//! encryption requests from clients are declined so statements can be read, and CancelRequests
+//! are forwarded to the server. Towards the server the proxy speaks TLS when told to
+//! ([`UpstreamTls`]: libpq's sslmode `disable`, `prefer`, `require`, `verify-ca`,
+//! `verify-full`), sessions and cancel requests alike. Capture never slows the client: events
+//! go out with `try_send`, and a full channel drops them and counts the drop.
 //!
 //! Layout: [`protocol`] (message framing and decoders), [`relay`] (one direction of a session:
 //! buffers and framing), [`tracker`] (matching completions to requests, building events),
 //! [`session`] (startup, cancel requests, the two relay directions and failure handling),
-//! [`listener`] (accepting, connection limits), [`stats`] (counters), [`bench`](mod@bench) (the
+//! [`tls`] (sslmode settings and the server connection, plain or TLS), [`listener`]
+//! (accepting, connection limits), [`stats`] (counters), [`bench`](mod@bench) (the
 //! `persona bench proxy` harness).
 
 pub mod bench;
@@ -24,15 +26,18 @@ pub mod protocol;
 pub mod relay;
 pub mod session;
 pub mod stats;
+pub mod tls;
 pub mod tracker;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use listener::Proxy;
 pub use stats::{ProxyStats, StatsSnapshot};
+pub use tls::{TlsMode, UpstreamTls};
 pub use tracker::CaptureConfig;
 
 /// Where the proxy listens when not told otherwise.
@@ -43,6 +48,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:6432";
 pub struct ProxyConfig {
     pub listen: SocketAddr,
     pub upstream: Upstream,
+    /// TLS towards the server (default: none).
+    pub tls: UpstreamTls,
     /// Client sessions served at once; more are refused with SQLSTATE 53300.
     pub max_connections: usize,
     /// Largest message length a client may declare; longer is a protocol violation that closes
@@ -71,6 +78,7 @@ impl ProxyConfig {
         ProxyConfig {
             listen,
             upstream,
+            tls: UpstreamTls::default(),
             max_connections: 1000,
             max_message_bytes: protocol::framing::DEFAULT_MAX_MESSAGE_LEN,
             max_inspect_bytes: 1024 * 1024,
@@ -89,11 +97,31 @@ pub fn default_workers() -> usize {
 }
 
 /// The server the proxy relays to: `postgres://host:port` (user, database and other parts
-/// of the URL are the client's business and ignored), or `host:port`, or `host`.
+/// of the URL are the client's business and ignored), or `host:port`, or `host`. The URL's
+/// TLS parameters (`sslmode`, `sslrootcert`) are read by [`UpstreamTls::from_url`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     pub host: String,
     pub port: u16,
+}
+
+/// The server's address and TLS settings from an upstream URL, with the command line's
+/// choices (`--upstream-tls`, `--upstream-ca`) taking precedence over the URL's `sslmode` and
+/// `sslrootcert`.
+pub fn parse_upstream(
+    url: &str,
+    mode: Option<TlsMode>,
+    root_cert: Option<PathBuf>,
+) -> Result<(Upstream, UpstreamTls), ProxyError> {
+    let upstream = url.parse()?;
+    let mut tls = UpstreamTls::from_url(url)?;
+    if let Some(mode) = mode {
+        tls.mode = mode;
+    }
+    if root_cert.is_some() {
+        tls.root_cert = root_cert;
+    }
+    Ok((upstream, tls))
 }
 
 /// Proxy set-up failures.
@@ -102,10 +130,24 @@ pub enum ProxyError {
     #[error("invalid upstream {url:?}: {reason}")]
     UpstreamUrl { url: String, reason: &'static str },
     #[error(
-        "upstream {url:?} asks for TLS (sslmode={mode}), which the proxy does not speak to the \
-         server yet; use sslmode=disable or prefer"
+        "unknown TLS mode {value:?} for the upstream: use disable, prefer, require, verify-ca \
+         or verify-full"
     )]
-    UpstreamTls { url: String, mode: String },
+    TlsMode { value: String },
+    #[error("cannot read the upstream's trusted certificates from {}: {reason}", path.display())]
+    UpstreamCa { path: PathBuf, reason: String },
+    #[error(
+        "sslmode={mode} checks the server's certificate, but the system's trusted certificates \
+         cannot be used ({reason}); name a PEM file with --upstream-ca or sslrootcert="
+    )]
+    SystemRoots { mode: TlsMode, reason: String },
+    #[error(
+        "the upstream host {host:?} is not a DNS name or IP address that sslmode=verify-full can \
+         check the server's certificate against"
+    )]
+    TlsServerName { host: String },
+    #[error("cannot set up TLS towards the upstream: {reason}")]
+    TlsSetup { reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -122,25 +164,13 @@ impl FromStr for Upstream {
             url: url.to_owned(),
             reason,
         };
-        let (rest, query) = match url.split_once("://") {
-            Some(("postgres" | "postgresql", rest)) => rest
-                .split_once('?')
-                .map_or((rest, None), |(a, q)| (a, Some(q))),
-            Some(_) => return Err(bad("the scheme must be postgres:// or postgresql://")),
-            None => (url, None),
-        };
-        if let Some(query) = query {
-            for pair in query.split('&') {
-                if let Some(("sslmode", mode)) = pair.split_once('=')
-                    && !matches!(mode, "disable" | "allow" | "prefer")
-                {
-                    return Err(ProxyError::UpstreamTls {
-                        url: url.to_owned(),
-                        mode: mode.to_owned(),
-                    });
-                }
+        let rest = match url.split_once("://") {
+            Some(("postgres" | "postgresql", rest)) => {
+                rest.split_once('?').map_or(rest, |(a, _)| a)
             }
-        }
+            Some(_) => return Err(bad("the scheme must be postgres:// or postgresql://")),
+            None => url,
+        };
         let authority = rest.split('/').next().unwrap_or_default();
         let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
@@ -225,7 +255,65 @@ mod tests {
             up("postgres://a,b/db"),
             Err(ProxyError::UpstreamUrl { .. })
         ));
-        let e = up("postgres://h/db?sslmode=require").unwrap_err();
-        assert!(matches!(e, ProxyError::UpstreamTls { .. }), "{e}");
+        // TLS parameters do not change the address.
+        assert_eq!(
+            up("postgres://h/db?sslmode=verify-full&sslrootcert=/ca.pem").unwrap(),
+            "h:5432"
+        );
+    }
+
+    #[test]
+    fn upstream_tls_from_url_and_flags() {
+        let parse = |url: &str, mode: Option<TlsMode>, ca: Option<&str>| {
+            parse_upstream(url, mode, ca.map(PathBuf::from))
+        };
+        let (up, tls) = parse("postgres://u@db:6000/x", None, None).unwrap();
+        assert_eq!(up.to_string(), "db:6000");
+        assert_eq!(tls, UpstreamTls::default());
+        assert_eq!(tls.mode, TlsMode::Disable);
+
+        let (_, tls) = parse(
+            "postgres://db/x?sslmode=verify-ca&sslrootcert=/etc/url.pem",
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(tls.mode, TlsMode::VerifyCa);
+        assert_eq!(tls.root_cert, Some(PathBuf::from("/etc/url.pem")));
+
+        // Flags win over the URL, each on its own.
+        let (_, tls) = parse(
+            "postgres://db/x?sslmode=verify-ca&sslrootcert=/etc/url.pem",
+            Some(TlsMode::Require),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (tls.mode, tls.root_cert),
+            (TlsMode::Require, Some(PathBuf::from("/etc/url.pem")))
+        );
+        let (_, tls) = parse(
+            "postgres://db/x?sslmode=prefer",
+            None,
+            Some("/etc/flag.pem"),
+        )
+        .unwrap();
+        assert_eq!(
+            (tls.mode, tls.root_cert),
+            (TlsMode::Prefer, Some(PathBuf::from("/etc/flag.pem")))
+        );
+        // A flag does not excuse a bad URL.
+        assert!(matches!(
+            parse(
+                "postgres://db/x?sslmode=sometimes",
+                Some(TlsMode::Disable),
+                None
+            ),
+            Err(ProxyError::TlsMode { .. })
+        ));
+        // host:port takes no parameters; the flags alone say.
+        let (up, tls) = parse("db:5433", Some(TlsMode::VerifyFull), Some("/ca.pem")).unwrap();
+        assert_eq!(up.to_string(), "db:5433");
+        assert_eq!(tls.mode, TlsMode::VerifyFull);
     }
 }

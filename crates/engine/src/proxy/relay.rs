@@ -1,6 +1,7 @@
 //! One direction of a session's relay: read into a reused buffer, split frames in place
 //! (length-checked), show each message to the capture [`Tracker`], and forward every complete
-//! frame of a read with one `write_all` of a slice. Messages capture does not read whole
+//! frame of a read with one `write_all` of a slice (and a flush, which costs nothing on a TCP
+//! socket and pushes out what a TLS stream holds back). Messages capture does not read whole
 //! (CopyData, DataRow, …) and any larger than the buffer stream through without being
 //! buffered whole; messages it reads (Query, Parse, Bind, CommandComplete, ErrorResponse, …)
 //! are gathered whole up to the inspection limit, beyond which they stream too and capture sees
@@ -131,6 +132,7 @@ impl Pump {
                 w.write_all(&self.buf[..self.parsed])
                     .await
                     .map_err(PumpError::Write)?;
+                w.flush().await.map_err(PumpError::Write)?;
                 self.writing = false;
                 self.consume(self.parsed);
             }

@@ -1,16 +1,17 @@
 //! One client connection, start to end: the startup packet (declining SSL and GSS encryption,
 //! forwarding a CancelRequest to the server on its own connection), the connection limit,
-//! connecting to the server and forwarding the StartupMessage, then the two relay directions
-//! until either side ends, and what each way of ending means for the client: a server that is
-//! unreachable or dies gives it an ErrorResponse (SQLSTATE 08001 / 08006), a malformed client
-//! message closes its connection with 08P01. Nothing here affects any other session.
+//! connecting to the server (plain or TLS, see [`tls`](super::tls)) and forwarding the
+//! StartupMessage, then the two relay directions until either side ends, and what each way of
+//! ending means for the client: a server that is unreachable, refuses TLS, fails the
+//! certificate check or dies gives it an ErrorResponse (SQLSTATE 08001 / 08006), a malformed
+//! client message closes its connection with 08P01. Nothing here affects any other session.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -18,13 +19,16 @@ use super::ProxyConfig;
 use super::protocol::error_response::{self, Severity, sqlstate};
 use super::protocol::startup::{self, StartupError, StartupPacket, StartupParams};
 use super::relay::{Direction, Pump, PumpError};
-use super::stats::{ActiveGuard, ProxyStats};
+use super::stats::{ActiveGuard, Counters, ProxyStats};
+use super::tls::{ConnectError, Connector, ServerStream};
 use super::tracker::{EventSink, Tracker};
 
 /// What every session of one proxy shares.
 #[derive(Debug)]
 pub struct Shared {
     pub config: ProxyConfig,
+    /// Opens server connections as `config.tls` says.
+    pub connector: Connector,
     pub stats: ProxyStats,
     pub sink: EventSink,
 }
@@ -124,31 +128,38 @@ async fn read_startup(client: &mut TcpStream, c2s: &mut Pump) -> Result<Opening,
     }
 }
 
-async fn connect_upstream(cfg: &ProxyConfig) -> io::Result<TcpStream> {
-    let upstream = &cfg.upstream;
-    let stream = timeout(
-        cfg.connect_timeout,
-        TcpStream::connect((upstream.host.as_str(), upstream.port)),
-    )
-    .await
-    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "timed out"))??;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
+/// A connection to the server, with TLS when the settings say.
+async fn connect_upstream(shared: &Shared) -> Result<ServerStream, ConnectError> {
+    let cfg = &shared.config;
+    shared
+        .connector
+        .connect(&cfg.upstream, cfg.connect_timeout)
+        .await
 }
 
-/// Send the CancelRequest to the server on a connection of its own, wait for the server to
-/// close it (it has acted on the request then), then close the client's.
+#[derive(Debug, thiserror::Error)]
+enum CancelFailure {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Send the CancelRequest to the server on a connection of its own (over TLS like the
+/// sessions), wait for the server to close it (it has acted on the request then), then close
+/// the client's.
 async fn forward_cancel(mut client: TcpStream, shared: &Shared, c2s: &Pump, len: usize, pid: i32) {
     shared.stats.counters().cancel_requests.inc();
     let result = async {
-        let mut upstream = connect_upstream(&shared.config).await?;
+        let mut upstream = connect_upstream(shared).await?;
         upstream.write_all(&c2s.buffered()[..len]).await?;
+        upstream.flush().await?;
         let mut sink = [0u8; 64];
         let _ = timeout(shared.config.connect_timeout, async {
             while upstream.read(&mut sink).await.is_ok_and(|n| n > 0) {}
         })
         .await;
-        io::Result::Ok(())
+        Ok::<(), CancelFailure>(())
     }
     .await;
     match result {
@@ -187,7 +198,7 @@ async fn run_session(
     }
     let user = params.user.as_deref().unwrap_or("?");
     let database = params.database.as_deref().unwrap_or(user);
-    let mut upstream = match connect_upstream(cfg).await {
+    let mut upstream = match connect_upstream(shared).await {
         Ok(upstream) => upstream,
         Err(e) => {
             counters.upstream_failures.inc();
@@ -200,7 +211,11 @@ async fn run_session(
             return;
         }
     };
-    if let Err(e) = upstream.write_all(&c2s.buffered()[..len]).await {
+    let sent = async {
+        upstream.write_all(&c2s.buffered()[..len]).await?;
+        upstream.flush().await
+    };
+    if let Err(e) = sent.await {
         counters.upstream_failures.inc();
         tracing::warn!(%peer, upstream = %cfg.upstream, "the database server closed the connection at startup: {e}");
         let message =
@@ -209,7 +224,7 @@ async fn run_session(
         return;
     }
     c2s.consume(len);
-    tracing::debug!(%peer, user, database, "session started");
+    tracing::debug!(%peer, user, database, tls = upstream.is_tls(), "session started");
 
     let tracker = Mutex::new(Tracker::new(cfg.capture, shared.sink.clone()));
     let mut s2c = Pump::new(
@@ -218,19 +233,23 @@ async fn run_session(
         i32::MAX.cast_unsigned(),
         cfg.max_inspect_bytes,
     );
-    let end = {
-        let (mut cr, mut cw) = client.split();
-        let (mut ur, mut uw) = upstream.split();
-        let to_server = c2s.run(&mut cr, &mut uw, &tracker, &counters.bytes_from_clients);
-        let to_client = s2c.run(&mut ur, &mut cw, &tracker, &counters.bytes_from_server);
-        tokio::pin!(to_server, to_client);
-        tokio::select! {
-            r = &mut to_server => End::Client(r),
-            r = &mut to_client => End::Server(r),
+    // Each transport gets its own instance of the relay: plain TCP runs on the socket's
+    // borrowed halves exactly as without TLS support.
+    let end = match &mut upstream {
+        ServerStream::Plain(tcp) => {
+            let (ur, uw) = tcp.split();
+            relay(&mut client, ur, uw, &mut c2s, &mut s2c, &tracker, counters).await
+        }
+        ServerStream::Tls(tls) => {
+            let (ur, uw) = tokio::io::split(&mut **tls);
+            relay(&mut client, ur, uw, &mut c2s, &mut s2c, &tracker, counters).await
         }
     };
     let mut tracker = tracker.into_inner().unwrap_or_else(PoisonError::into_inner);
     let session = tracker.session().unwrap_or("?").to_owned();
+    // The client said goodbye: the server closing its side (which may be read before the
+    // client's own close) is the normal end of the session.
+    let said_goodbye = tracker.client_terminated() && matches!(end, End::Server(Ok(())));
     match end {
         End::Client(Ok(()) | Err(PumpError::Read(_))) | End::Server(Err(PumpError::Write(_))) => {
             tracing::debug!(%peer, session, "session ended by the client");
@@ -264,6 +283,9 @@ async fn run_session(
             )
             .await;
         }
+        End::Server(Ok(())) if said_goodbye => {
+            tracing::debug!(%peer, session, "session ended by the client (Terminate)");
+        }
         End::Server(Ok(())) => {
             server_lost(
                 &mut client,
@@ -288,6 +310,37 @@ async fn run_session(
         }
     }
     let _ = client.shutdown().await;
+    if upstream.is_tls() {
+        // Say goodbye properly (close_notify); the server may be gone already.
+        let _ = timeout(TLS_CLOSE_TIMEOUT, upstream.shutdown()).await;
+    }
+}
+
+/// How long a session's end waits to tell a TLS server it is closing.
+const TLS_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Relay both directions until either ends.
+async fn relay<R, W>(
+    client: &mut TcpStream,
+    mut ur: R,
+    mut uw: W,
+    c2s: &mut Pump,
+    s2c: &mut Pump,
+    tracker: &Mutex<Tracker>,
+    counters: &Counters,
+) -> End
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let (mut cr, mut cw) = client.split();
+    let to_server = c2s.run(&mut cr, &mut uw, tracker, &counters.bytes_from_clients);
+    let to_client = s2c.run(&mut ur, &mut cw, tracker, &counters.bytes_from_server);
+    tokio::pin!(to_server, to_client);
+    tokio::select! {
+        r = &mut to_server => End::Client(r),
+        r = &mut to_client => End::Server(r),
+    }
 }
 
 enum End {

@@ -179,6 +179,8 @@ pub struct Tracker {
     rows_seen: u64,
     /// The last ErrorResponse from the server was FATAL: it is closing the connection.
     server_fatal: bool,
+    /// The client sent Terminate: the server closing the connection next is the normal end.
+    client_terminated: bool,
 }
 
 impl Tracker {
@@ -195,6 +197,7 @@ impl Tracker {
             statement_bytes: 0,
             rows_seen: 0,
             server_fatal: false,
+            client_terminated: false,
         }
     }
 
@@ -206,6 +209,11 @@ impl Tracker {
     /// The last server error was FATAL (the server announced it is closing the connection).
     pub fn server_fatal(&self) -> bool {
         self.server_fatal
+    }
+
+    /// The client sent Terminate (so the server's close that follows is expected).
+    pub fn client_terminated(&self) -> bool {
+        self.client_terminated
     }
 
     /// Whether a frontend message of this type is worth buffering whole (up to the
@@ -268,12 +276,15 @@ impl Tracker {
             }
             Frontend::Sync => Pending::Sync,
             Frontend::FunctionCall => Pending::FunctionCall,
+            Frontend::Terminate => {
+                self.client_terminated = true;
+                return;
+            }
             Frontend::CopyData
             | Frontend::CopyDone
             | Frontend::CopyFail
             | Frontend::Flush
-            | Frontend::Password
-            | Frontend::Terminate => return,
+            | Frontend::Password => return,
         };
         self.push(request);
     }
