@@ -1,6 +1,6 @@
 //! `persona analyze`: capture queries from `pg_stat_statements`, MySQL/MariaDB statement digests
-//! or a log file (PostgreSQL stderr/csvlog, MySQL slow log, JSON lines), run them through the
-//! pattern store and the analysis snapshot, and print a readable report (top patterns with
+//! or a log file (PostgreSQL stderr/csvlog, MySQL slow log, JSON lines), or read a capture the
+//! proxy saved in the registry, run them through the pattern store and the analysis snapshot, and print a readable report (top patterns with
 //! latency percentiles, column usage, co-access rules, emerging relationships, volume trends,
 //! warnings and what the source skipped) or `DataAnalysisResults` as JSON. Long log files show a
 //! progress line on stderr when it is a terminal.
@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use persona_core::analysis::recorder::item_windows;
 use persona_core::analysis::relationships::DirectionBasis;
-use persona_core::analysis::rules::{ItemKind, MiningConfig};
+use persona_core::analysis::rules::{ItemKind, MiningConfig, Windows};
 use persona_core::analysis::snapshot::{
     AnalysisConfig, RuleInput, SnapshotDetails, snapshot_details,
 };
@@ -29,8 +30,11 @@ use persona_engine::capture::pg_stat_statements::{
 };
 use persona_engine::capture::volume::{VolumeOptions, sample_volumes};
 use persona_engine::introspect::introspect_with_warnings;
+use persona_engine::registry::CaptureInfo;
 use serde::Serialize;
 
+use super::Context;
+use super::capture::{input_error, source_name as capture_source_name};
 use super::error::InvalidInput;
 use super::output::{emit, emit_json, safe_url, table};
 
@@ -39,6 +43,8 @@ Examples:
   persona analyze --source pg-stat-statements --url postgres://me@db/shop
   persona analyze --source pg-stat-statements --url postgres://me@db/shop --poll 10 --duration 300
   persona analyze --source mysql-digest --url mysql://me@db/shop --json
+  persona analyze --source proxy --schema-url postgres://me@db/shop
+  persona analyze --source proxy --capture staging --json
   persona analyze --log /var/log/postgresql/postgresql-15-main.log --schema-url postgres://me@db/shop
   persona analyze --log slow.log --format mysql-slow --database shop --top 10
 
@@ -46,7 +52,8 @@ pg_stat_statements must be preloaded (shared_preload_libraries) and created in t
 (CREATE EXTENSION pg_stat_statements, or --create-extension). MariaDB needs
 performance_schema = ON at server start. Without --poll, database sources report their totals
 since the statistics were last reset; with --poll, only what ran while polling (Ctrl-C stops
-polling early and reports).";
+polling early and reports). --source proxy reads what `persona proxy` saved in the registry
+(--capture NAME, default `proxy`; `persona capture list` shows them).";
 
 /// Which database statistics to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +62,8 @@ pub enum SourceArg {
     PgStatStatements,
     /// MySQL/MariaDB performance_schema.events_statements_summary_by_digest
     MysqlDigest,
+    /// A capture `persona proxy` saved in the registry (see --capture)
+    Proxy,
 }
 
 /// Log file formats.
@@ -94,7 +103,7 @@ pub enum RuleItemsArg {
 #[derive(Debug, Args)]
 #[command(after_help = ANALYZE_EXAMPLES)]
 pub struct AnalyzeArgs {
-    /// Read statement statistics from a database (needs --url)
+    /// Read statement statistics from a database (needs --url), or a capture the proxy saved
     #[arg(
         long,
         value_enum,
@@ -106,6 +115,9 @@ pub struct AnalyzeArgs {
     /// unless --schema-url or --no-schema is given)
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// --source proxy: the capture to read (default: proxy)
+    #[arg(long, value_name = "NAME")]
+    pub capture: Option<String>,
     /// Read a log file instead of a database
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -184,6 +196,8 @@ struct Collected {
     store: PatternStore,
     session_events: Vec<CaptureEvent>,
     session_events_dropped: u64,
+    /// Co-access windows of pattern fingerprints (a stored capture's).
+    windows: Option<Windows>,
     volumes: Vec<VolumeSample>,
     capture: CaptureReport,
     notes: Vec<String>,
@@ -196,6 +210,10 @@ enum CaptureReport {
         target: String,
         report: Box<StatsPollReport>,
     },
+    Stored {
+        info: Box<CaptureInfo>,
+        registry: String,
+    },
 }
 
 impl Collected {
@@ -204,6 +222,7 @@ impl Collected {
             store: PatternStore::new(StoreConfig::default()),
             session_events: Vec::new(),
             session_events_dropped: 0,
+            windows: None,
             volumes: Vec::new(),
             capture,
             notes: Vec::new(),
@@ -212,7 +231,7 @@ impl Collected {
 }
 
 /// Run `persona analyze`.
-pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
+pub async fn run(context: &Context, args: AnalyzeArgs) -> anyhow::Result<()> {
     check(&args)?;
     let schema_url = if args.no_schema {
         None
@@ -230,6 +249,7 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
             from_pg_stat_statements(&args, schema_db.as_ref()).await
         }
         (Some(SourceArg::MysqlDigest), None) => from_mysql_digest(&args, schema_db.as_ref()).await,
+        (Some(SourceArg::Proxy), None) => from_capture(context, &args, schema_db.as_ref()).await,
         (None, None) => unreachable!("clap requires --source or --log"),
     };
     if let Some(db) = &schema_db {
@@ -252,7 +272,13 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
         },
         ..AnalysisConfig::default()
     };
-    let rules = if collected.session_events.is_empty() {
+    let stored_windows = collected
+        .windows
+        .as_ref()
+        .map(|w| item_windows(&collected.store, w, config.rule_items, schema.as_ref()));
+    let rules = if let Some(windows) = &stored_windows {
+        RuleInput::Windows(windows)
+    } else if collected.session_events.is_empty() {
         RuleInput::None
     } else {
         RuleInput::Events(&collected.session_events)
@@ -276,9 +302,33 @@ pub async fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
 
 /// Argument combinations clap cannot express.
 fn check(args: &AnalyzeArgs) -> anyhow::Result<()> {
+    if args.capture.is_some() && args.source != Some(SourceArg::Proxy) {
+        return Err(InvalidInput::new("--capture goes with --source proxy").into());
+    }
     let Some(source) = args.source else {
         return Ok(());
     };
+    if source == SourceArg::Proxy {
+        let unused = [
+            (
+                args.url.is_some(),
+                "--url (give --schema-url for relationships and volumes)",
+            ),
+            (args.poll.is_some(), "--poll"),
+            (args.database.is_some(), "--database"),
+            (args.all_databases, "--all-databases"),
+            (args.create_extension, "--create-extension"),
+            (args.enable_consumers, "--enable-consumers"),
+        ];
+        if let Some((_, flag)) = unused.iter().find(|(given, _)| *given) {
+            return Err(InvalidInput::new(format!(
+                "{flag} does not apply to --source proxy, which reads a capture saved in the \
+                 registry"
+            ))
+            .into());
+        }
+        return Ok(());
+    }
     if source == SourceArg::PgStatStatements && args.database.is_some() {
         return Err(InvalidInput::new(
             "--database does not apply to pg-stat-statements: name the database in --url (or \
@@ -296,6 +346,7 @@ fn check(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let want = match source {
         SourceArg::PgStatStatements => Dialect::Postgres,
         SourceArg::MysqlDigest => Dialect::Mysql,
+        SourceArg::Proxy => return Ok(()),
     };
     match Dialect::from_url(url) {
         Some(d) if d == want => Ok(()),
@@ -312,7 +363,32 @@ fn source_name(source: SourceArg) -> &'static str {
     match source {
         SourceArg::PgStatStatements => "pg-stat-statements",
         SourceArg::MysqlDigest => "mysql-digest",
+        SourceArg::Proxy => "proxy",
     }
+}
+
+/// Read a capture the proxy saved: its pattern store and co-access windows.
+async fn from_capture(
+    context: &Context,
+    args: &AnalyzeArgs,
+    schema_db: Option<&Database>,
+) -> anyhow::Result<Collected> {
+    let name = args.capture.as_deref().unwrap_or("proxy");
+    let registry = context.registry().await?;
+    let loaded = registry.load_capture(name).await;
+    let location = registry.location().to_owned();
+    registry.close().await;
+    let stored = loaded.map_err(input_error)?;
+    let mut collected = Collected::new(CaptureReport::Stored {
+        info: Box::new(stored.info),
+        registry: location,
+    });
+    collected.store = stored.store;
+    collected.windows = Some(stored.windows);
+    if let Some(db) = schema_db {
+        sample_into(db, &mut collected).await;
+    }
+    Ok(collected)
 }
 
 async fn open_schema(
@@ -693,11 +769,19 @@ fn capture_json(c: &Collected) -> serde_json::Value {
             "target": target,
             "report": report,
         }),
+        CaptureReport::Stored { info, registry } => serde_json::json!({
+            "source": "registry",
+            "registry": registry,
+            "stored": info,
+        }),
     };
     if let Some(obj) = value.as_object_mut() {
         obj.insert("patterns".into(), c.store.len().into());
         obj.insert("calls".into(), c.store.total_calls().into());
         obj.insert("session_events".into(), c.session_events.len().into());
+        if let Some(windows) = &c.windows {
+            obj.insert("windows".into(), windows.transactions.len().into());
+        }
         obj.insert(
             "session_events_dropped".into(),
             c.session_events_dropped.into(),
@@ -718,6 +802,11 @@ fn render(c: &Collected, d: &SnapshotDetails, have_schema: bool, top: usize) -> 
             .as_ref()
             .map_or_else(|| "log".to_owned(), |p| format!("log {}", p.display())),
         CaptureReport::Stats { source, target, .. } => format!("{source} of {target}"),
+        CaptureReport::Stored { info, registry } => format!(
+            "capture `{}` ({}) in the registry at {registry}",
+            info.name,
+            capture_source_name(info.source)
+        ),
     };
     let _ = writeln!(
         out,
@@ -819,7 +908,13 @@ fn render(c: &Collected, d: &SnapshotDetails, have_schema: bool, top: usize) -> 
     // Rules.
     let _ = writeln!(out, "\nCo-access rules ({} session windows)", d.windows);
     if r.rules.is_empty() {
-        let why = if c.session_events.is_empty() {
+        let why = if let Some(windows) = &c.windows {
+            if windows.transactions.is_empty() {
+                "  (none: the capture holds no session windows yet)\n"
+            } else {
+                "  (none above the thresholds)\n"
+            }
+        } else if c.session_events.is_empty() {
             "  (none: this source has no sessions; a log with session ids or a JSON-lines \
              capture gives rules)\n"
         } else {
@@ -952,9 +1047,37 @@ fn render(c: &Collected, d: &SnapshotDetails, have_schema: bool, top: usize) -> 
     let text = match &c.capture {
         CaptureReport::Log(report) => report.to_string(),
         CaptureReport::Stats { report, .. } => report.to_string(),
+        CaptureReport::Stored { info, .. } => stored_text(info),
     };
     out.push_str(&indent(&format!("{text}\n")));
     out
+}
+
+/// What a stored capture holds and lost.
+fn stored_text(info: &CaptureInfo) -> String {
+    use std::fmt::Write as _;
+
+    let mut text = format!(
+        "{} events in {} saves, {} to {}; {} co-access windows kept",
+        info.events, info.flushes, info.created_at, info.updated_at, info.windows
+    );
+    for (n, what) in [
+        (
+            info.dropped_events,
+            "statements dropped by the proxy (its queue was full)",
+        ),
+        (
+            info.evicted_patterns,
+            "patterns evicted at the store's bound",
+        ),
+        (info.dropped_windows, "co-access windows dropped at a bound"),
+        (info.without_session, "statements without a session"),
+    ] {
+        if n > 0 {
+            let _ = write!(text, "\n{n} {what}");
+        }
+    }
+    text
 }
 
 fn indent(text: &str) -> String {
@@ -1082,6 +1205,112 @@ mod tests {
         assert!(err.is::<InvalidInput>(), "{err}");
         let missing = parse(&["--source", "mysql-digest"]).unwrap();
         assert!(check(&missing).unwrap_err().to_string().contains("--url"));
+
+        // A stored capture needs no URL; database-only flags are refused with the reason.
+        let proxy = parse(&["--source", "proxy", "--capture", "staging"]).unwrap();
+        assert!(check(&proxy).is_ok());
+        assert_eq!(proxy.capture.as_deref(), Some("staging"));
+        assert!(
+            check(&parse(&["--source", "proxy", "--schema-url", "postgres://h/db"]).unwrap())
+                .is_ok()
+        );
+        for extra in [
+            ["--url", "postgres://h/db"],
+            ["--poll", "5"],
+            ["--database", "shop"],
+        ] {
+            let mut argv = vec!["--source", "proxy"];
+            argv.extend(extra);
+            let err = check(&parse(&argv).unwrap()).unwrap_err();
+            assert!(err.is::<InvalidInput>(), "{err}");
+            assert!(err.to_string().starts_with(extra[0]), "{err}");
+        }
+        let err = check(&parse(&["--log", "x.log", "--capture", "c"]).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("--source proxy"), "{err}");
+    }
+
+    /// A stored capture (as the proxy saves it) reported like any other source.
+    #[test]
+    fn a_stored_capture_gives_patterns_and_rules() {
+        use persona_core::analysis::recorder::{CaptureRecorder, RecorderConfig};
+        use persona_core::model::CaptureSource;
+
+        let mut recorder = CaptureRecorder::new(RecorderConfig::default());
+        for s in 0..6_i64 {
+            for (i, sql) in [
+                format!("SELECT * FROM customers WHERE id = {s}"),
+                format!("SELECT * FROM orders WHERE customer_id = {s}"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let mut e = CaptureEvent::single(
+                    CaptureSource::Proxy,
+                    1_700_000_000_000_000 + s * 10_000_000 + i as i64 * 1_000,
+                    sql,
+                    Duration::from_micros(700),
+                );
+                e.session = Some(format!("pid{}", s % 2));
+                e.rows = Some(1);
+                recorder.record(&e);
+            }
+        }
+        let delta = recorder.finish();
+        let info = CaptureInfo {
+            name: "shop".into(),
+            source: CaptureSource::Proxy,
+            patterns: 2,
+            calls: 12,
+            events: 12,
+            windows: 6,
+            dropped_events: 4,
+            dropped_windows: 0,
+            without_session: 0,
+            evicted_patterns: 0,
+            flushes: 3,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:10:00Z".into(),
+        };
+        let mut collected = Collected::new(CaptureReport::Stored {
+            info: Box::new(info),
+            registry: "sqlite://r.db".into(),
+        });
+        collected.store = delta.store;
+        collected.windows = Some(delta.windows);
+        let config = AnalysisConfig {
+            rule_items: ItemKind::FilterColumn,
+            ..AnalysisConfig::default()
+        };
+        let windows = item_windows(
+            &collected.store,
+            collected.windows.as_ref().unwrap(),
+            config.rule_items,
+            None,
+        );
+        let details = snapshot_details(
+            &collected.store,
+            None,
+            RuleInput::Windows(&windows),
+            &[],
+            &config,
+        );
+        assert_eq!(details.windows, 6);
+        let text = render(&collected, &details, false, 10);
+        assert!(
+            text.contains("Analysis of capture `shop` (proxy) in the registry at sqlite://r.db"),
+            "{text}"
+        );
+        assert!(text.contains("2 query patterns, 12 calls"), "{text}");
+        assert!(
+            text.contains("{orders.customer_id} => {customers.id}"),
+            "{text}"
+        );
+        assert!(text.contains("4 statements dropped by the proxy"), "{text}");
+        assert!(!text.contains("per-poll means"), "{text}");
+        let json = capture_json(&collected);
+        assert_eq!(json["source"], "registry");
+        assert_eq!(json["stored"]["flushes"], 3);
+        assert_eq!(json["windows"], 6);
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum Command {
     /// Run the PostgreSQL capture proxy between an application and its database
     #[command(after_help = super::proxy::PROXY_EXAMPLES)]
     Proxy(super::proxy::ProxyArgs),
+    /// List and delete the captures saved in the registry (`persona proxy` makes them)
+    #[command(subcommand, after_help = super::capture::CAPTURE_EXAMPLES)]
+    Capture(super::capture::CaptureCommand),
     /// End-to-end benchmarks
     #[command(subcommand)]
     Bench(BenchCommand),

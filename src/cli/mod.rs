@@ -3,6 +3,7 @@
 
 mod analyze;
 pub mod args;
+mod capture;
 pub mod error;
 mod input;
 mod introspect;
@@ -44,8 +45,9 @@ pub async fn run(context: &Context, command: Command) -> anyhow::Result<()> {
         Command::Persona(command) => persona::run(context, command).await,
         Command::Provision(args) => provision::run(context, args).await,
         Command::Introspect(args) => introspect::run(context, args).await,
-        Command::Analyze(args) => analyze::run(args).await,
-        Command::Proxy(args) => proxy::run(args).await,
+        Command::Analyze(args) => analyze::run(context, args).await,
+        Command::Proxy(args) => proxy::run(context, args).await,
+        Command::Capture(command) => capture::run(context, command).await,
         Command::Bench(args::BenchCommand::Proxy(args)) => proxy::run_bench(args).await,
         Command::Gui => unreachable!("main opens the desktop app before running commands"),
     }

@@ -3,6 +3,7 @@
 
 pub mod fingerprint;
 pub mod histogram;
+pub mod recorder;
 pub mod relationships;
 pub mod rules;
 pub mod snapshot;

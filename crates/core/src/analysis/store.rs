@@ -499,6 +499,18 @@ pub enum StoreError {
     Version(u32),
 }
 
+/// A store's counters: what it holds besides its bounds and its patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StoreCounters {
+    /// Events recorded (an aggregated event counts once).
+    pub events: u64,
+    /// Events standing for no call, ignored.
+    pub ignored_events: u64,
+    /// Patterns evicted at the bound, and the calls they held.
+    pub evicted_patterns: u64,
+    pub evicted_calls: u64,
+}
+
 /// Per-fingerprint statistics of captured statements. See the [module docs](self).
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "StoreRepr")]
@@ -707,6 +719,40 @@ impl PatternStore {
         (self.evicted_patterns, self.evicted_calls)
     }
 
+    /// Every counter of the store (what it holds besides its bounds and patterns).
+    pub fn counters(&self) -> StoreCounters {
+        StoreCounters {
+            events: self.events,
+            ignored_events: self.ignored_events,
+            evicted_patterns: self.evicted_patterns,
+            evicted_calls: self.evicted_calls,
+        }
+    }
+
+    /// A store put back together from its parts, e.g. patterns kept one per row: the same checks
+    /// as loading a serialized store (each pattern held to `config`'s bounds, no fingerprint twice,
+    /// the least called evicted, and counted, beyond `max_patterns`).
+    pub fn from_parts(
+        config: StoreConfig,
+        counters: StoreCounters,
+        patterns: impl IntoIterator<Item = PatternStats>,
+    ) -> Result<Self, StoreError> {
+        let mut store = PatternStore::new(config);
+        store.events = counters.events;
+        store.ignored_events = counters.ignored_events;
+        store.evicted_patterns = counters.evicted_patterns;
+        store.evicted_calls = counters.evicted_calls;
+        for mut p in patterns {
+            let fp = p.fingerprint;
+            store.conform(&mut p);
+            if store.patterns.insert(fp, p).is_some() {
+                return Err(StoreError::DuplicatePattern(fp));
+            }
+        }
+        store.evict_to(store.max_patterns());
+        Ok(store)
+    }
+
     /// What the store lost or ignored, as sentences.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -816,20 +862,13 @@ impl TryFrom<StoreRepr> for PatternStore {
         if r.version != STORE_VERSION {
             return Err(StoreError::Version(r.version));
         }
-        let mut store = PatternStore::new(r.config);
-        store.events = r.events;
-        store.ignored_events = r.ignored_events;
-        store.evicted_patterns = r.evicted_patterns;
-        store.evicted_calls = r.evicted_calls;
-        for mut p in r.patterns {
-            let fp = p.fingerprint;
-            store.conform(&mut p);
-            if store.patterns.insert(fp, p).is_some() {
-                return Err(StoreError::DuplicatePattern(fp));
-            }
-        }
-        store.evict_to(store.max_patterns());
-        Ok(store)
+        let counters = StoreCounters {
+            events: r.events,
+            ignored_events: r.ignored_events,
+            evicted_patterns: r.evicted_patterns,
+            evicted_calls: r.evicted_calls,
+        };
+        PatternStore::from_parts(r.config, counters, r.patterns)
     }
 }
 
@@ -1262,6 +1301,48 @@ mod tests {
             serde_json::from_value::<PatternStore>(value).is_err(),
             "version"
         );
+    }
+
+    #[test]
+    fn a_store_is_put_back_together_from_its_parts() {
+        let config = StoreConfig {
+            max_patterns: 2,
+            ..StoreConfig::default()
+        };
+        let mut store = PatternStore::new(config);
+        for (i, table) in ["a", "a", "a", "b", "b", "c"].iter().enumerate() {
+            let mut zero = ev(CaptureSource::Proxy, T0 + i as i64, "SELECT 1", 1);
+            zero.calls = 0;
+            store.record(&zero);
+            store.record(&ev(
+                CaptureSource::Proxy,
+                T0 + i as i64,
+                &format!("SELECT * FROM {table} WHERE id = {i}"),
+                1,
+            ));
+        }
+        let (evicted, _) = store.evictions();
+        assert_eq!(evicted, 1, "the bound of two patterns evicted one");
+        let parts = || store.sorted_patterns().into_iter().cloned();
+        let back = PatternStore::from_parts(config, store.counters(), parts()).unwrap();
+        assert_eq!(back, store);
+        assert_eq!(back.counters().ignored_events, 6);
+
+        // Loading more patterns than the bound evicts the least called, and counts it.
+        let mut wide = PatternStore::default();
+        wide.merge(&store);
+        wide.record(&ev(CaptureSource::Proxy, T0, "SELECT * FROM z", 1));
+        let all: Vec<PatternStats> = wide.sorted_patterns().into_iter().cloned().collect();
+        let bounded = PatternStore::from_parts(config, store.counters(), all).unwrap();
+        assert_eq!(bounded.len(), 2);
+        assert!(bounded.get(fingerprint("SELECT * FROM z")).is_none());
+        assert_eq!(bounded.evictions().0, 2);
+
+        let twice = parts().chain(parts());
+        assert!(matches!(
+            PatternStore::from_parts(config, store.counters(), twice),
+            Err(StoreError::DuplicatePattern(_))
+        ));
     }
 
     fn shape_sql(shape: u8, literal: u32, text: &str) -> String {
