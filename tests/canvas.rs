@@ -1,6 +1,7 @@
 //! The schema canvas editor driven through its real UI with egui_kittest (no GPU): palette
 //! drags, connecting columns, undo/redo, validation blocking save, and the DDL preview.
 
+use egui::accesskit::Role;
 use egui::{Key, Modifiers, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -288,4 +289,181 @@ fn pattern_sql_is_checked_against_the_schema_while_typing() {
         h.state().editor.persona().access_patterns[0],
         ecommerce().access_patterns[0]
     );
+}
+
+/// Press at `from`, move in `steps` frames to `to` (a frame between each move), release.
+fn slow_drag(h: &mut Harness<'_, State>, from: Pos2, to: Pos2, steps: usize) {
+    h.hover_at(from);
+    h.run();
+    h.drag_at(from);
+    h.run();
+    for i in 1..=steps {
+        h.hover_at(from + (to - from) * (i as f32 / steps as f32));
+        h.run();
+    }
+    h.drop_at(to);
+    h.run();
+}
+
+#[test]
+fn dragging_a_slider_is_one_undo_step() {
+    let original = ecommerce();
+    let mut h = harness(original.clone());
+    h.run();
+    h.get_by_label("Patterns").click();
+    h.run();
+    let rail = h.get_by_role_and_label(Role::Slider, "Read ratio").rect();
+    let from = rail.left_center() + vec2(rail.width() * 0.1, 0.0);
+    let to = rail.left_center() + vec2(rail.width() * 0.8, 0.0);
+    slow_drag(&mut h, from, to, 8);
+    let ratio = h.state().editor.persona().performance_profile.read_ratio;
+    assert!(
+        (ratio - original.performance_profile.read_ratio).abs() > 0.05,
+        "the slider moved the read ratio: {ratio}"
+    );
+    // Eight frames of dragging, one step.
+    undo(&mut h);
+    assert!(persona(&h) == original, "not back to `original`");
+    assert!(!h.state().editor.can_undo());
+    redo(&mut h);
+    assert!((persona(&h).performance_profile.read_ratio - ratio).abs() < 1e-9);
+
+    // A second drag of the same slider is a step of its own.
+    slow_drag(&mut h, to, from, 4);
+    undo(&mut h);
+    assert!((persona(&h).performance_profile.read_ratio - ratio).abs() < 1e-9);
+    undo(&mut h);
+    assert!(persona(&h) == original, "not back to `original`");
+}
+
+#[test]
+fn a_name_typed_character_by_character_is_one_undo_step() {
+    let original = ecommerce();
+    let mut h = harness(original.clone());
+    h.run();
+    h.get_by_label("orders table").click();
+    h.run();
+    h.get_by_label("Table name").focus();
+    h.run();
+    h.key_press(Key::End);
+    h.run();
+    for c in ["_", "v", "2"] {
+        h.get_by_label("Table name").type_text(c);
+        h.run();
+    }
+    h.key_press(Key::Enter);
+    h.run();
+    let renamed = persona(&h);
+    assert!(renamed.initial_schema.table("orders_v2").is_some());
+    assert!(renamed.initial_schema.table("orders").is_none());
+    // References followed the rename in the same step.
+    assert!(
+        renamed
+            .initial_schema
+            .tables
+            .iter()
+            .flat_map(|t| &t.foreign_keys)
+            .any(|fk| fk.ref_table == "orders_v2")
+    );
+    undo(&mut h);
+    assert!(persona(&h) == original, "not back to `original`");
+    assert!(!h.state().editor.can_undo());
+}
+
+/// The e-commerce template plus `returns`, whose (order_id, line_no) can reference the
+/// composite primary key of `order_items`.
+fn with_returns() -> PersonaDefinition {
+    let mut p = ecommerce();
+    let mut id = persona_core::Column::new("id", DataType::BigInt);
+    id.nullable = false;
+    id.identity = true;
+    p.initial_schema.tables.push(persona_core::Table {
+        name: "returns".into(),
+        columns: vec![
+            id,
+            persona_core::Column::new("order_id", DataType::BigInt),
+            persona_core::Column::new("line_no", DataType::SmallInt),
+            persona_core::Column::new("reason", DataType::Text),
+        ],
+        primary_key: vec!["id".into()],
+        ..persona_core::Table::default()
+    });
+    p
+}
+
+/// Open the combo box labelled `combo` and pick `option` in it.
+fn choose(h: &mut Harness<'_, State>, combo: &str, option: &str) {
+    h.get_by_label(combo).click();
+    h.run();
+    h.get_by_role_and_label(Role::Button, option).click();
+    h.run();
+}
+
+#[test]
+fn a_two_column_foreign_key_is_built_on_the_canvas_and_in_the_inspector() {
+    let original = with_returns();
+    let mut h = harness(original.clone());
+    h.run();
+    let key = original.initial_schema.table("order_items").unwrap();
+    assert_eq!(key.primary_key, ["order_id", "line_no"]);
+
+    // 1. Drag returns.order_id onto order_items.order_id: one column of the composite key.
+    let (from, to) = (
+        center(&h, "returns.order_id"),
+        center(&h, "order_items.order_id"),
+    );
+    drag(&mut h, from, to);
+    let half = persona(&h);
+    let fk = &half.initial_schema.table("returns").unwrap().foreign_keys;
+    assert_eq!(fk.len(), 1, "{fk:?}");
+    assert_eq!(fk[0].columns, ["order_id"]);
+    assert_eq!(fk[0].ref_columns, ["order_id"]);
+    // Incomplete: the problem is listed and the user is told what to add.
+    assert!(
+        h.state().editor.problems().iter().any(|p| p
+            .message
+            .contains("neither its primary key nor a unique index")),
+        "{:?}",
+        h.state().editor.problems()
+    );
+    assert!(
+        h.query_by_label_contains("add a pair for line_no")
+            .is_some()
+    );
+
+    // 2. A text column cannot pair with a smallint key column: refused with the reason.
+    choose(&mut h, "Column of returns", "reason");
+    choose(&mut h, "References order_items", "line_no");
+    assert!(h.query_by_label_contains("not compatible").is_some());
+    h.get_by_label("Add column pair").click();
+    h.run();
+    assert!(persona(&h) == half, "not back to `half`");
+
+    // 3. line_no → line_no completes the key.
+    choose(&mut h, "Column of returns", "line_no");
+    h.get_by_label("Add column pair").click();
+    h.run();
+    let full = persona(&h);
+    let fk = &full.initial_schema.table("returns").unwrap().foreign_keys[0];
+    assert_eq!(fk.columns, ["order_id", "line_no"]);
+    assert_eq!(fk.ref_table, "order_items");
+    assert_eq!(fk.ref_columns, ["order_id", "line_no"]);
+    assert!(
+        !persona_core::validate::has_errors(h.state().editor.problems()),
+        "{:?}",
+        h.state().editor.problems()
+    );
+    assert!(
+        h.query_by_label_contains("references the primary key of order_items")
+            .is_some()
+    );
+
+    // 4. Undo and redo each step.
+    undo(&mut h);
+    assert!(persona(&h) == half, "not back to `half`");
+    undo(&mut h);
+    assert!(persona(&h) == original, "not back to `original`");
+    redo(&mut h);
+    redo(&mut h);
+    assert!(persona(&h) == full, "not back to `full`");
 }

@@ -21,26 +21,30 @@ struct Fixture {
     harness: Harness<'static, PersonaApp>,
     dir: tempfile::TempDir,
     // Dropped last: the control plane's tasks run on it.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 fn fixture() -> Fixture {
+    fixture_in(tempfile::tempdir().unwrap(), None)
+}
+
+/// The app over `dir/registry.db`, with its UI settings at `settings` (None: not kept).
+fn fixture_in(dir: tempfile::TempDir, settings: Option<&Path>) -> Fixture {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let registry = dir.path().join("registry.db").display().to_string();
     let plane = ControlPlane::start(runtime.handle(), Some(registry), Arc::new(|| {}));
-    let app = PersonaApp::new(plane, None);
+    let app = PersonaApp::new(plane, settings.map(Path::to_path_buf));
     let harness = Harness::builder()
         .with_size(vec2(1440.0, 900.0))
         .build_ui_state(|ui, app: &mut PersonaApp| app.app_ui(ui), app);
     let mut fx = Fixture {
         harness,
         dir,
-        _runtime: runtime,
+        runtime,
     };
     fx.until("the registry to open", |s| {
         matches!(s.registry, RegistryStatus::Ready { .. }) && !s.templates.is_empty()
@@ -96,6 +100,52 @@ impl Fixture {
         self.harness
             .query_by_role_and_label(Role::Button, label)
             .is_some()
+    }
+
+    /// Open the persona `name` in the editor from the library and wait for its canvas.
+    fn open_in_editor(&mut self, name: &str) -> String {
+        self.click("📚  Library");
+        self.click_button(name);
+        self.until("the persona to load", |s| {
+            s.selected
+                .as_ref()
+                .is_some_and(|sel| sel.definition.name == name)
+        });
+        self.click("Open in editor");
+        let id = self
+            .harness
+            .state()
+            .snapshot()
+            .persona(name)
+            .unwrap()
+            .persona_id
+            .clone();
+        for _ in 0..500 {
+            self.harness.step();
+            if self.harness.state().editor.persona_id() == Some(id.as_str()) {
+                self.harness.run_steps(3);
+                return id;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!(
+            "the editor did not open `{name}`; page {:?}, selected {:?}, notices {:?}",
+            self.harness.state().page(),
+            self.harness
+                .state()
+                .plane()
+                .snapshot()
+                .selected
+                .as_ref()
+                .map(|s| s.definition.name.clone()),
+            self.harness.state().plane().snapshot().notices,
+        );
+    }
+
+    /// Where the canvas shows `table` (canvas units), with the canvas's zoom.
+    fn position(&mut self, table: &str) -> ([f32; 2], f32) {
+        let canvas = self.harness.state_mut().editor.canvas().expect("a canvas");
+        (canvas.layout().positions[table], canvas.layout().zoom)
     }
 
     /// Create a persona from the e-commerce template through the gallery.
@@ -268,4 +318,143 @@ fn connections_are_added_tested_and_provisioned_after_showing_the_ddl() {
         s.notices.iter().any(|n| n.text.starts_with("Provisioned"))
     });
     assert!(target.exists());
+}
+
+#[test]
+fn a_moved_table_keeps_its_place_when_the_persona_is_reopened() {
+    let mut fx = fixture();
+    fx.create_shop("shop");
+    let id = fx.open_in_editor("shop");
+    let (before, zoom) = fx.position("orders");
+
+    // Drag the orders card by its header, a frame per step.
+    let header = fx.harness.get_by_label("orders table").rect().center();
+    let to = header + vec2(180.0, 120.0);
+    fx.harness.hover_at(header);
+    fx.harness.run_steps(1);
+    fx.harness.drag_at(header);
+    fx.harness.run_steps(1);
+    for i in 1..=5 {
+        fx.harness
+            .hover_at(header + (to - header) * (i as f32 / 5.0));
+        fx.harness.run_steps(1);
+    }
+    fx.harness.drop_at(to);
+    fx.harness.run_steps(2);
+    let (moved, _) = fx.position("orders");
+    assert!(
+        (moved[0] - before[0]).abs() > 100.0 && (moved[1] - before[1]).abs() > 60.0,
+        "{before:?} -> {moved:?} at zoom {zoom}"
+    );
+
+    // Save: only the layout changed, so the persona gets no new version.
+    fx.click_button("Save");
+    fx.until("the layout to be stored", |s| {
+        s.selected
+            .as_ref()
+            .and_then(|sel| sel.layout.as_deref())
+            .is_some_and(|l| l["positions"]["orders"][0].as_f64() == Some(f64::from(moved[0])))
+    });
+    assert_eq!(
+        fx.harness
+            .state()
+            .snapshot()
+            .persona("shop")
+            .unwrap()
+            .version,
+        1
+    );
+
+    // A new session on the same registry opens the persona with the table where it was left.
+    let Fixture {
+        dir,
+        harness,
+        runtime,
+    } = fx;
+    drop(harness);
+    drop(runtime);
+    let mut again = fixture_in(dir, None);
+    assert_eq!(again.open_in_editor("shop"), id);
+    let (reopened, _) = again.position("orders");
+    let same = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3;
+    assert!(same(reopened, moved), "{moved:?} came back as {reopened:?}");
+
+    // Deleting the persona deletes its layout with it.
+    again.click("📚  Library");
+    again.click_button("shop");
+    again.click("Delete…");
+    again.click("Delete");
+    again.until("the deletion", |s| s.personas.is_empty());
+    let registry = again.dir.path().join("registry.db");
+    let rows = again.runtime.block_on(async {
+        let reg = persona_engine::registry::Registry::open(Some(&registry.display().to_string()))
+            .await
+            .unwrap();
+        let gone = reg.layout(&id).await;
+        reg.close().await;
+        gone
+    });
+    assert!(
+        matches!(
+            rows,
+            Err(persona_engine::registry::RegistryError::NotFound(_))
+        ),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn a_layout_file_from_an_earlier_release_is_copied_into_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("ui.json");
+    let mut fx = fixture_in(dir, Some(&settings));
+    fx.create_shop("shop");
+    let id = fx
+        .harness
+        .state()
+        .snapshot()
+        .persona("shop")
+        .unwrap()
+        .persona_id
+        .clone();
+    // What an earlier release wrote beside the UI settings.
+    let legacy = persona_studio::gui::editor::layout_file(&fx.dir.path().join("layouts"), &id);
+    std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+    let tables = template::load_builtin("ecommerce")
+        .unwrap()
+        .initial_schema
+        .tables;
+    let positions: serde_json::Map<String, serde_json::Value> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                t.name.clone(),
+                serde_json::json!([i as f32 * 300.0, 2000.0]),
+            )
+        })
+        .collect();
+    let layout = serde_json::json!({
+        "positions": positions,
+        "zoom": 0.5,
+        "pan": [10.0, 20.0],
+        "snap": true
+    });
+    let orders = tables.iter().position(|t| t.name == "orders").unwrap() as f32 * 300.0;
+    std::fs::write(&legacy, layout.to_string()).unwrap();
+
+    fx.open_in_editor("shop");
+    let (at, zoom) = fx.position("orders");
+    assert!(
+        (at[0] - orders).abs() < 1e-3 && (at[1] - 2000.0).abs() < 1e-3 && (zoom - 0.5).abs() < 1e-6,
+        "{at:?} at zoom {zoom}"
+    );
+    // Copied into the registry, and the file is left alone.
+    fx.until("the layout to be stored", |s| {
+        s.selected
+            .as_ref()
+            .and_then(|sel| sel.layout.as_deref())
+            .is_some_and(|l| l["positions"]["orders"] == layout["positions"]["orders"])
+    });
+    assert!(legacy.exists());
 }

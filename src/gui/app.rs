@@ -14,6 +14,7 @@ use super::connections::ConnectionsPage;
 use super::editor::EditorPage;
 use super::library::LibraryPage;
 use super::settings::{Page, UiSettings};
+use super::workload::WorkloadPage;
 use super::{help, theme};
 
 /// What a page asks the shell to do once the frame is drawn.
@@ -42,6 +43,7 @@ pub struct PersonaApp {
     pub library: LibraryPage,
     pub connections: ConnectionsPage,
     pub editor: EditorPage,
+    pub workload: WorkloadPage,
     search: String,
     focus_search: bool,
     show_help: bool,
@@ -64,6 +66,7 @@ impl PersonaApp {
             .as_deref()
             .and_then(std::path::Path::parent)
             .map(|d| d.join("layouts"));
+        let editor = EditorPage::new(layout_dir).resuming(settings.last_persona.clone());
         PersonaApp {
             snapshot: plane.snapshot(),
             plane,
@@ -71,7 +74,8 @@ impl PersonaApp {
             settings_path,
             library: LibraryPage::default(),
             connections: ConnectionsPage::default(),
-            editor: EditorPage::new(layout_dir),
+            editor,
+            workload: WorkloadPage::default(),
             search: String::new(),
             focus_search: false,
             show_help: false,
@@ -132,6 +136,7 @@ impl PersonaApp {
             Page::Library => self.library.ui(ui, &snapshot, &self.search, &export_dir),
             Page::Editor => self.editor.ui(ui, &snapshot),
             Page::Connections => self.connections.ui(ui, &snapshot),
+            Page::Workload => self.workload.ui(ui, &snapshot),
         });
         if self.show_help {
             egui::Window::new("Help")
@@ -167,6 +172,10 @@ impl PersonaApp {
             Intent::Send(command) => self.plane.send(command),
             Intent::Navigate(page) => self.set_page(page),
             Intent::OpenEditor(id) => {
+                if self.settings.last_persona.as_deref() != Some(id.as_str()) {
+                    self.settings.last_persona = Some(id.clone());
+                    self.store_settings();
+                }
                 let send = self.editor.open(&id);
                 self.library.selected = Some(id);
                 self.apply(send);
@@ -332,8 +341,13 @@ impl PersonaApp {
             });
             ui.label(
                 RichText::new(format!(
-                    "{} personas · {} templates",
+                    "{} persona{} · {} templates",
                     snapshot.personas.len(),
+                    if snapshot.personas.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
                     snapshot.templates.len()
                 ))
                 .small()

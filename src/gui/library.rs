@@ -57,6 +57,10 @@ pub struct LibraryPage {
     pub selected: Option<String>,
     pub dialog: Option<Dialog>,
     picker: FilePicker,
+    /// A persona just asked for (created, duplicated), selected once the engine lists it.
+    select_when_listed: Option<String>,
+    /// Put the keyboard focus in the name field of the dialog that just opened.
+    focus_name: bool,
 }
 
 impl LibraryPage {
@@ -68,6 +72,7 @@ impl LibraryPage {
             .unwrap_or_default();
         let name = unique_name(&slug, snapshot.personas.iter().map(|p| p.name.as_str()));
         self.dialog = Some(Dialog::Create { slug, name });
+        self.focus_name = true;
     }
 
     /// Ask to delete the selected persona (the Delete key).
@@ -93,6 +98,15 @@ impl LibraryPage {
         export_dir: &Path,
     ) -> Vec<Intent> {
         let mut intents = Vec::new();
+        if let Some(name) = &self.select_when_listed
+            && let Some(p) = snapshot.persona(name)
+        {
+            self.selected = Some(p.persona_id.clone());
+            self.select_when_listed = None;
+            intents.push(Intent::Send(Command::Select {
+                persona: Some(p.persona_id.clone()),
+            }));
+        }
         if self.selected_summary(snapshot).is_none() {
             self.selected = None;
         }
@@ -163,12 +177,12 @@ impl LibraryPage {
         } else if personas.is_empty() {
             empty_state(ui, &format!("No persona matches “{}”.", search.trim()));
         }
-        let columns = columns(ui.available_width());
+        let (columns, card_w) = card_grid(ui.available_width(), ui.spacing().item_spacing.x);
         for row in personas.chunks(columns) {
             ui.horizontal(|ui| {
                 for p in row {
                     let selected = self.selected.as_deref() == Some(p.persona_id.as_str());
-                    let response = persona_card_ui(ui, p, selected);
+                    let response = persona_card_ui(ui, p, card_w, selected);
                     if response.clicked() {
                         self.selected = Some(p.persona_id.clone());
                         intents.push(Intent::Send(Command::Select {
@@ -197,7 +211,7 @@ impl LibraryPage {
         for row in templates.chunks(columns) {
             ui.horizontal(|ui| {
                 for t in row {
-                    if template_card_ui(ui, t).clicked() {
+                    if template_card_ui(ui, t, card_w).clicked() {
                         self.new_persona(snapshot, Some(&t.slug));
                     }
                 }
@@ -261,12 +275,14 @@ impl LibraryPage {
                     persona: summary.persona_id.clone(),
                     name,
                 });
+                self.focus_name = true;
             }
             if ui.button("Rename…").clicked() {
                 self.dialog = Some(Dialog::Rename {
                     persona: summary.persona_id.clone(),
                     name: summary.name.clone(),
                 });
+                self.focus_name = true;
             }
             if ui.button("Export…").clicked() {
                 let format = ExportFormat::Toml;
@@ -360,64 +376,75 @@ impl LibraryPage {
                 }
                 ui.add_space(4.0);
                 let field = labelled_field(ui, "Persona name", name);
+                if std::mem::take(&mut self.focus_name) {
+                    field.request_focus();
+                }
                 let taken = names().any(|n| n == name.trim());
-                let ok = submit_row(
+                let answer = buttons_row(
                     ui,
                     "Create",
                     !name.trim().is_empty() && !taken,
                     taken,
                     &field,
                 );
-                if ok {
+                if answer == Answer::Submit {
                     intents.push(Intent::Send(Command::CreateFromTemplate {
                         slug: slug.clone(),
                         name: name.trim().to_owned(),
                     }));
+                    self.select_when_listed = Some(name.trim().to_owned());
                 }
-                ok || cancel_clicked(ui)
+                answer != Answer::Open
             }),
             Dialog::Duplicate { persona, name } => {
                 modal(ctx, "duplicate", "Duplicate persona", |ui| {
                     let field = labelled_field(ui, "New name", name);
+                    if std::mem::take(&mut self.focus_name) {
+                        field.request_focus();
+                    }
                     let taken = names().any(|n| n == name.trim());
-                    let ok = submit_row(
+                    let answer = buttons_row(
                         ui,
                         "Duplicate",
                         !name.trim().is_empty() && !taken,
                         taken,
                         &field,
                     );
-                    if ok {
+                    if answer == Answer::Submit {
                         intents.push(Intent::Send(Command::Duplicate {
                             persona: persona.clone(),
                             name: name.trim().to_owned(),
                         }));
+                        self.select_when_listed = Some(name.trim().to_owned());
                     }
-                    ok || cancel_clicked(ui)
+                    answer != Answer::Open
                 })
             }
             Dialog::Rename { persona, name } => modal(ctx, "rename", "Rename persona", |ui| {
                 let field = labelled_field(ui, "New name", name);
+                if std::mem::take(&mut self.focus_name) {
+                    field.request_focus();
+                }
                 let current = snapshot
                     .personas
                     .iter()
                     .find(|p| &p.persona_id == persona)
                     .map(|p| p.name.as_str());
                 let taken = names().any(|n| n == name.trim()) && current != Some(name.trim());
-                let ok = submit_row(
+                let answer = buttons_row(
                     ui,
                     "Rename",
                     !name.trim().is_empty() && !taken,
                     taken,
                     &field,
                 );
-                if ok && current != Some(name.trim()) {
+                if answer == Answer::Submit && current != Some(name.trim()) {
                     intents.push(Intent::Send(Command::Rename {
                         persona: persona.clone(),
                         name: name.trim().to_owned(),
                     }));
                 }
-                ok || cancel_clicked(ui)
+                answer != Answer::Open
             }),
             Dialog::Delete { persona } => modal(ctx, "delete", "Delete persona?", |ui| {
                 let versions = snapshot.persona(persona).map_or(0, |p| p.version);
@@ -473,8 +500,9 @@ impl LibraryPage {
                         self.picker.open(ui.ctx(), Pick::Save { file_name });
                     }
                 });
-                let ok = submit_row(ui, "Export", !path.trim().is_empty(), false, &ui.response());
-                if ok {
+                let answer =
+                    buttons_row(ui, "Export", !path.trim().is_empty(), false, &ui.response());
+                if answer == Answer::Submit {
                     intents.push(Intent::Send(Command::Export {
                         persona: persona.clone(),
                         version: None,
@@ -485,7 +513,7 @@ impl LibraryPage {
                         intents.push(Intent::RememberExportDir(dir.to_path_buf()));
                     }
                 }
-                ok || cancel_clicked(ui)
+                answer != Answer::Open
             }),
             Dialog::Import { path, name } => modal(ctx, "import", "Import a persona file", |ui| {
                 ui.horizontal(|ui| {
@@ -497,14 +525,17 @@ impl LibraryPage {
                     }
                 });
                 let field = labelled_field(ui, "Name (optional)", name);
-                let ok = submit_row(ui, "Import", !path.trim().is_empty(), false, &field);
-                if ok {
+                let answer = buttons_row(ui, "Import", !path.trim().is_empty(), false, &field);
+                if answer == Answer::Submit {
                     intents.push(Intent::Send(Command::Import {
                         path: PathBuf::from(path.trim()),
                         name: Some(name.trim().to_owned()).filter(|n| !n.is_empty()),
                     }));
+                    if !name.trim().is_empty() {
+                        self.select_when_listed = Some(name.trim().to_owned());
+                    }
                 }
-                ok || cancel_clicked(ui)
+                answer != Answer::Open
             }),
         };
         if !closed {
@@ -513,29 +544,43 @@ impl LibraryPage {
     }
 }
 
-/// The primary button of a dialog (Enter in `field` submits too) with a hint when a name is
-/// taken. Returns true when submitted.
-fn submit_row(
+/// What the user did with a dialog's buttons this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Nothing yet: the dialog stays open.
+    Open,
+    Submit,
+    Cancel,
+}
+
+/// A dialog's primary button (Enter in `field` submits too) beside Cancel, with a hint above
+/// them when a name is taken.
+fn buttons_row(
     ui: &mut egui::Ui,
     label: &str,
     enabled: bool,
     taken: bool,
     field: &egui::Response,
-) -> bool {
+) -> Answer {
     if taken {
         ui.label(RichText::new("That name is already used.").color(theme::DANGER));
     }
     ui.add_space(8.0);
     let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-    let clicked = ui
-        .add_enabled_ui(enabled, |ui| primary_button(ui, label))
-        .inner
-        .clicked();
-    enabled && (clicked || enter)
-}
-
-fn cancel_clicked(ui: &mut egui::Ui) -> bool {
-    ui.button("Cancel").clicked()
+    ui.horizontal(|ui| {
+        let clicked = ui
+            .add_enabled_ui(enabled, |ui| primary_button(ui, label))
+            .inner
+            .clicked();
+        if enabled && (clicked || enter) {
+            Answer::Submit
+        } else if ui.button("Cancel").clicked() {
+            Answer::Cancel
+        } else {
+            Answer::Open
+        }
+    })
+    .inner
 }
 
 fn template_name(snapshot: &Snapshot, slug: &str) -> String {
@@ -580,8 +625,12 @@ fn with_extension(path: &str, format: ExportFormat) -> String {
     export_path(dir, base, format)
 }
 
-fn columns(width: f32) -> usize {
-    ((width + 10.0) / (CARD_W + 10.0)).floor().max(1.0) as usize
+/// How many cards fit in a row `width` wide with `gap` between them, and how wide each is so
+/// that the row is filled (up to 40% wider than the narrowest card).
+fn card_grid(width: f32, gap: f32) -> (usize, f32) {
+    let columns = ((width + gap) / (CARD_W + gap)).floor().max(1.0);
+    let card = ((width + gap) / columns - gap).clamp(CARD_W, CARD_W * 1.4);
+    (columns as usize, card)
 }
 
 fn short_date(stamp: &str) -> String {
@@ -608,11 +657,11 @@ fn empty_state(ui: &mut egui::Ui, text: &str) {
 fn card_frame(
     ui: &mut egui::Ui,
     label: &str,
-    height: f32,
+    size: egui::Vec2,
     selected: bool,
     body: impl FnOnce(&mut egui::Ui),
 ) -> egui::Response {
-    let (rect, _) = ui.allocate_exact_size(vec2(CARD_W, height), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
     // Registered over the card's contents so the whole card takes the click.
     let response = ui.interact(rect, egui::Id::new(("card", label)), Sense::click());
     response.widget_info(|| {
@@ -647,20 +696,26 @@ fn card_frame(
     response
 }
 
-fn template_card_ui(ui: &mut egui::Ui, t: &TemplateCard) -> egui::Response {
+fn template_card_ui(ui: &mut egui::Ui, t: &TemplateCard, width: f32) -> egui::Response {
     let d = &t.definition;
     let label = format!("Use template {}", d.name);
-    card_frame(ui, &label, TEMPLATE_CARD_H, false, |ui| {
+    card_frame(ui, &label, vec2(width, TEMPLATE_CARD_H), false, |ui| {
         let w = ui.available_width();
         schema_preview_ui(ui, &d.initial_schema, vec2(w, 72.0));
         ui.add_space(6.0);
         ui.add(egui::Label::new(RichText::new(&d.name).strong().size(14.5)).truncate());
-        let description: String = if d.description.chars().count() > 110 {
-            format!("{}…", d.description.chars().take(108).collect::<String>())
-        } else {
-            d.description.clone()
+        // At most four lines, cut at a word with an ellipsis.
+        let mut job = egui::text::LayoutJob::simple(
+            d.description.clone(),
+            egui::TextStyle::Small.resolve(ui.style()),
+            theme::muted(ui),
+            ui.available_width(),
+        );
+        job.wrap = egui::text::TextWrapping {
+            max_rows: 4,
+            ..egui::text::TextWrapping::wrap_at_width(ui.available_width())
         };
-        ui.label(RichText::new(description).small().color(theme::muted(ui)));
+        ui.label(job);
         ui.with_layout(egui::Layout::bottom_up(egui::Align::Min), |ui| {
             ui.horizontal(|ui| {
                 ui.label(
@@ -679,8 +734,13 @@ fn template_card_ui(ui: &mut egui::Ui, t: &TemplateCard) -> egui::Response {
     })
 }
 
-fn persona_card_ui(ui: &mut egui::Ui, p: &PersonaSummary, selected: bool) -> egui::Response {
-    card_frame(ui, &p.name, PERSONA_CARD_H, selected, |ui| {
+fn persona_card_ui(
+    ui: &mut egui::Ui,
+    p: &PersonaSummary,
+    width: f32,
+    selected: bool,
+) -> egui::Response {
+    card_frame(ui, &p.name, vec2(width, PERSONA_CARD_H), selected, |ui| {
         ui.horizontal(|ui| {
             let (rect, _) = ui.allocate_exact_size(vec2(34.0, 34.0), Sense::hover());
             let color = avatar_color(&p.name);

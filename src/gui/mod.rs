@@ -1,5 +1,5 @@
 //! The desktop app (eframe/egui): the shell ([`app`]), its pages (library, editor with the
-//! schema [`canvas`], connections), theming and help. Every page draws from the latest
+//! schema [`canvas`], connections, [`workload`]), theming and help. Every page draws from the latest
 //! control-plane snapshot and returns intents; nothing here awaits or touches a database.
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod preview;
 pub mod settings;
 pub mod theme;
 pub mod widgets;
+pub mod workload;
 
 use std::sync::Arc;
 use std::time::Instant;

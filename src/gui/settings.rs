@@ -13,16 +13,23 @@ pub enum Page {
     Library,
     Editor,
     Connections,
+    Workload,
 }
 
 impl Page {
-    pub const ALL: [Page; 3] = [Page::Library, Page::Editor, Page::Connections];
+    pub const ALL: [Page; 4] = [
+        Page::Library,
+        Page::Editor,
+        Page::Connections,
+        Page::Workload,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Page::Library => "Library",
             Page::Editor => "Editor",
             Page::Connections => "Connections",
+            Page::Workload => "Workload",
         }
     }
 
@@ -31,6 +38,7 @@ impl Page {
             Page::Library => "📚",
             Page::Editor => "✏",
             Page::Connections => "🔌",
+            Page::Workload => "📈",
         }
     }
 }
@@ -45,6 +53,8 @@ pub struct UiSettings {
     pub window_size: Option<[f32; 2]>,
     /// The last export directory typed or picked.
     pub export_dir: Option<PathBuf>,
+    /// The id of the persona last opened in the editor (reopened when the app starts there).
+    pub last_persona: Option<String>,
 }
 
 impl Default for UiSettings {
@@ -54,6 +64,7 @@ impl Default for UiSettings {
             page: Page::Library,
             window_size: None,
             export_dir: None,
+            last_persona: None,
         }
     }
 }
@@ -101,6 +112,7 @@ mod tests {
             page: Page::Connections,
             window_size: Some([1200.0, 800.0]),
             export_dir: None,
+            last_persona: Some("5bba6f85".to_owned()),
         };
         settings.store(&path);
         assert_eq!(UiSettings::load(&path), settings);

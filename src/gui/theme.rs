@@ -11,6 +11,15 @@ pub const WARNING: Color32 = Color32::from_rgb(217, 145, 30);
 
 /// Install both themes' styles and choose `dark` or light.
 pub fn install(ctx: &egui::Context, dark: bool) {
+    // The proportional font lacks arrows and box-drawing symbols (→, ⇄, …) that the monospace
+    // one has: fall back to it rather than draw a missing-glyph box.
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional)
+        && fonts.font_data.contains_key("Hack")
+    {
+        family.push("Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
     ctx.set_visuals_of(Theme::Dark, visuals(true));
     ctx.set_visuals_of(Theme::Light, visuals(false));
     ctx.all_styles_mut(|style| {
@@ -33,7 +42,8 @@ fn visuals(dark: bool) -> Visuals {
     } else {
         Visuals::light()
     };
-    let radius = CornerRadius::same(6);
+    // Small enough that check boxes stay boxes (not radio-like circles).
+    let radius = CornerRadius::same(4);
     v.selection.bg_fill = ACCENT.gamma_multiply(if dark { 0.55 } else { 0.35 });
     v.selection.stroke = Stroke::new(1.0, ACCENT);
     v.hyperlink_color = ACCENT;

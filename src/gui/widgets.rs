@@ -63,12 +63,17 @@ pub fn modal(
     title: &str,
     body: impl FnOnce(&mut egui::Ui) -> bool,
 ) -> bool {
-    let response = egui::Modal::new(egui::Id::new(id)).show(ctx, |ui| {
-        ui.set_width(420.0);
-        ui.label(RichText::new(title).size(17.0).strong());
-        ui.add_space(6.0);
-        body(ui)
-    });
+    let frame = egui::Frame::popup(&ctx.global_style())
+        .inner_margin(egui::Margin::same(18))
+        .corner_radius(egui::CornerRadius::same(10));
+    let response = egui::Modal::new(egui::Id::new(id))
+        .frame(frame)
+        .show(ctx, |ui| {
+            ui.set_width(420.0);
+            ui.label(RichText::new(title).size(17.0).strong());
+            ui.add_space(6.0);
+            body(ui)
+        });
     response.inner || response.should_close()
 }
 

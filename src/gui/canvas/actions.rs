@@ -1,5 +1,5 @@
-//! Canvas intents: every edit the schema editor can make, recorded while drawing and applied to
-//! the persona (and its layout) after the frame.
+//! Canvas intents: every edit the schema editor can make, recorded while drawing ([`Edits`]) and
+//! applied to the persona (and its layout) after the frame.
 
 use persona_core::model::names;
 use persona_core::{
@@ -76,6 +76,20 @@ pub enum CanvasAction {
         on_delete: ForeignKeyAction,
         on_update: ForeignKeyAction,
     },
+    /// Extend a foreign key by one column pair (a composite key): `column` of `table` references
+    /// `ref_column` of the referenced table (types checked).
+    AddForeignKeyPair {
+        table: String,
+        name: String,
+        column: String,
+        ref_column: String,
+    },
+    /// Drop the column pair at `position` from a foreign key that has more than one.
+    RemoveForeignKeyPair {
+        table: String,
+        name: String,
+        position: usize,
+    },
     AddIndex {
         table: String,
         index: Index,
@@ -132,10 +146,48 @@ pub enum ActionError {
         to: String,
         to_type: DataType,
     },
-    #[error("`{0}` is neither a primary key nor a unique column, so nothing can reference it")]
+    #[error("`{0}` is not part of a primary key or unique index, so nothing can reference it")]
     NotAKey(String),
     #[error("`{from}` already references `{to}`")]
     AlreadyConnected { from: String, to: String },
+    #[error("`{0}` is already part of this foreign key")]
+    AlreadyInForeignKey(String),
+    #[error("a foreign key needs at least one column pair; delete the relationship instead")]
+    LastPair,
+}
+
+/// The edits recorded while drawing one frame, and which continuous widgets (sliders, drag
+/// values) are still being dragged or typed into, so that each such gesture is one undo step.
+#[derive(Debug, Default)]
+pub struct Edits {
+    pub(super) list: Vec<(CanvasAction, Option<egui::Id>)>,
+    pub(super) live: Vec<egui::Id>,
+}
+
+impl Edits {
+    /// A discrete edit (a click, a drop, a committed text): one undo step.
+    pub fn push(&mut self, action: CanvasAction) {
+        self.list.push((action, None));
+    }
+
+    /// Watch a continuous widget: returns whether it changed its value this frame, and keeps
+    /// its gesture open while it is dragged or focused.
+    pub fn watch(&mut self, response: &egui::Response) -> bool {
+        if response.dragged() || response.has_focus() {
+            self.live.push(response.id);
+        }
+        response.changed()
+    }
+
+    /// An edit made by the continuous widget `gesture`: every edit it makes until it is released
+    /// (or loses focus) joins one undo step.
+    pub fn push_gesture(&mut self, action: CanvasAction, gesture: egui::Id) {
+        self.list.push((action, Some(gesture)));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
 }
 
 impl CanvasAction {
@@ -155,6 +207,15 @@ impl CanvasAction {
                 format!("connect {}.{} to {}.{}", from.0, from.1, to.0, to.1)
             }
             CanvasAction::EditForeignKey { name, .. } => format!("edit foreign key {name}"),
+            CanvasAction::AddForeignKeyPair {
+                name,
+                column,
+                ref_column,
+                ..
+            } => format!("add {column} → {ref_column} to {name}"),
+            CanvasAction::RemoveForeignKeyPair { name, .. } => {
+                format!("remove a column pair from {name}")
+            }
             CanvasAction::AddIndex { table, .. } => format!("add index on {table}"),
             CanvasAction::EditIndex { name, .. } => format!("edit index {name}"),
             CanvasAction::EditCheck { table, .. } => format!("edit check on {table}"),
@@ -217,18 +278,32 @@ impl CanvasAction {
                 on_delete,
                 on_update,
             } => {
-                let t = table_mut(persona, table)?;
-                let fk = t
-                    .foreign_keys
-                    .iter_mut()
-                    .find(|f| f.name == *name)
-                    .ok_or_else(|| ActionError::UnknownItem {
-                        table: table.clone(),
-                        what: "foreign key",
-                        name: name.clone(),
-                    })?;
+                let fk = foreign_key_mut(persona, table, name)?;
                 fk.on_delete = *on_delete;
                 fk.on_update = *on_update;
+            }
+            CanvasAction::AddForeignKeyPair {
+                table,
+                name,
+                column,
+                ref_column,
+            } => add_pair(persona, table, name, column, ref_column)?,
+            CanvasAction::RemoveForeignKeyPair {
+                table,
+                name,
+                position,
+            } => {
+                let fk = foreign_key_mut(persona, table, name)?;
+                if *position >= fk.columns.len() {
+                    return Err(ActionError::UnknownPosition(*position));
+                }
+                if fk.columns.len() < 2 {
+                    return Err(ActionError::LastPair);
+                }
+                fk.columns.remove(*position);
+                if *position < fk.ref_columns.len() {
+                    fk.ref_columns.remove(*position);
+                }
             }
             CanvasAction::AddIndex { table, index } => {
                 let t = table_mut(persona, table)?;
@@ -500,7 +575,139 @@ fn delete(persona: &mut PersonaDefinition, layout: &mut CanvasLayout, target: &T
     }
 }
 
-/// Check that `from` may reference `to`: both exist, types are compatible, `to` is a key.
+/// Whether `column` belongs to the primary key or to a unique index (without predicate) of
+/// `table`: a column a foreign key may reference, alone or with the rest of that key.
+pub fn is_key_column(table: &Table, column: &str) -> bool {
+    table.primary_key.iter().any(|c| c == column)
+        || table.indexes.iter().any(|ix| {
+            ix.unique
+                && ix.predicate.is_none()
+                && ix
+                    .columns
+                    .iter()
+                    .any(|p| p.column.as_deref() == Some(column))
+        })
+}
+
+/// The keys of `table` (primary key first, then unique indexes) that contain every column of
+/// `columns`: what a partial composite foreign key can be completed to.
+pub fn keys_containing(table: &Table, columns: &[String]) -> Vec<Vec<String>> {
+    let mut keys = Vec::new();
+    if !table.primary_key.is_empty() {
+        keys.push(table.primary_key.clone());
+    }
+    for ix in &table.indexes {
+        if ix.unique && ix.predicate.is_none() && ix.columns.iter().all(|p| p.column.is_some()) {
+            keys.push(ix.columns.iter().filter_map(|p| p.column.clone()).collect());
+        }
+    }
+    keys.retain(|k| columns.iter().all(|c| k.contains(c)));
+    keys.dedup();
+    keys
+}
+
+fn foreign_key_mut<'a>(
+    persona: &'a mut PersonaDefinition,
+    table: &str,
+    name: &str,
+) -> Result<&'a mut ForeignKey, ActionError> {
+    table_mut(persona, table)?
+        .foreign_keys
+        .iter_mut()
+        .find(|f| f.name == name)
+        .ok_or_else(|| ActionError::UnknownItem {
+            table: table.to_owned(),
+            what: "foreign key",
+            name: name.to_owned(),
+        })
+}
+
+/// Check that the pair `column` → `ref_column` may be added to the foreign key `name` of
+/// `table`: the columns exist, neither is in the key yet, and their types are compatible.
+pub fn check_pair(
+    persona: &PersonaDefinition,
+    table: &str,
+    name: &str,
+    column: &str,
+    ref_column: &str,
+) -> Result<(), ActionError> {
+    let schema = &persona.initial_schema;
+    let t = schema
+        .table(table)
+        .ok_or_else(|| ActionError::UnknownTable(table.to_owned()))?;
+    let fk = t
+        .foreign_keys
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| ActionError::UnknownItem {
+            table: table.to_owned(),
+            what: "foreign key",
+            name: name.to_owned(),
+        })?;
+    let target = schema
+        .table(&fk.ref_table)
+        .ok_or_else(|| ActionError::UnknownTable(fk.ref_table.clone()))?;
+    let col = t.column(column).ok_or_else(|| ActionError::UnknownColumn {
+        table: table.to_owned(),
+        column: column.to_owned(),
+    })?;
+    let ref_col = target
+        .column(ref_column)
+        .ok_or_else(|| ActionError::UnknownColumn {
+            table: target.name.clone(),
+            column: ref_column.to_owned(),
+        })?;
+    let from = format!("{table}.{column}");
+    let to = format!("{}.{ref_column}", target.name);
+    if fk.columns.iter().any(|c| c == column) {
+        return Err(ActionError::AlreadyInForeignKey(from));
+    }
+    let referenced = if fk.ref_columns.is_empty() {
+        &target.primary_key
+    } else {
+        &fk.ref_columns
+    };
+    if referenced.iter().any(|c| c == ref_column) {
+        return Err(ActionError::AlreadyInForeignKey(to));
+    }
+    if !col.data_type.is_compatible_with(ref_col.data_type) {
+        return Err(ActionError::IncompatibleTypes {
+            from,
+            from_type: col.data_type,
+            to,
+            to_type: ref_col.data_type,
+        });
+    }
+    Ok(())
+}
+
+fn add_pair(
+    persona: &mut PersonaDefinition,
+    table: &str,
+    name: &str,
+    column: &str,
+    ref_column: &str,
+) -> Result<(), ActionError> {
+    check_pair(persona, table, name, column, ref_column)?;
+    // An implicit reference to the primary key is spelled out before it grows.
+    let schema = &persona.initial_schema;
+    let primary_key = schema
+        .table(table)
+        .and_then(|t| t.foreign_keys.iter().find(|f| f.name == name))
+        .and_then(|fk| schema.table(&fk.ref_table))
+        .map(|t| t.primary_key.clone())
+        .unwrap_or_default();
+    let fk = foreign_key_mut(persona, table, name)?;
+    if fk.ref_columns.is_empty() {
+        fk.ref_columns = primary_key;
+    }
+    fk.columns.push(column.to_owned());
+    fk.ref_columns.push(ref_column.to_owned());
+    Ok(())
+}
+
+/// Check that `from` may reference `to`: both exist, types are compatible, and `to` is a key
+/// column (alone, or part of a composite key the relationship inspector then completes).
 pub fn check_connect(
     persona: &PersonaDefinition,
     from: &(String, String),
@@ -532,7 +739,7 @@ pub fn check_connect(
             to_type: to_col.data_type,
         });
     }
-    if !to_table.is_unique_key(std::slice::from_ref(&to.1)) {
+    if !is_key_column(to_table, &to.1) {
         return Err(ActionError::NotAKey(to_name));
     }
     if from_table.foreign_keys.iter().any(|fk| {
@@ -623,5 +830,81 @@ mod tests {
         .apply(&mut p, &mut layout)
         .unwrap_err();
         assert!(matches!(err, ActionError::NotAKey(_)), "{err}");
+    }
+
+    #[test]
+    fn a_composite_foreign_key_grows_pair_by_pair_with_type_checks() {
+        let mut p = persona();
+        let mut layout = CanvasLayout::default();
+        // order_items has the composite primary key (order_id, line_no).
+        let mut returns = Table {
+            name: "returns".into(),
+            columns: vec![
+                Column::new("id", DataType::BigInt),
+                Column::new("order_id", DataType::BigInt),
+                Column::new("line_no", DataType::SmallInt),
+                Column::new("reason", DataType::Text),
+            ],
+            primary_key: vec!["id".into()],
+            ..Table::default()
+        };
+        returns.columns[0].nullable = false;
+        p.initial_schema.tables.push(returns);
+        let target = p.initial_schema.table("order_items").unwrap();
+        assert_eq!(target.primary_key, ["order_id", "line_no"]);
+        assert!(is_key_column(target, "line_no"));
+
+        CanvasAction::Connect {
+            from: ("returns".into(), "order_id".into()),
+            to: ("order_items".into(), "order_id".into()),
+        }
+        .apply(&mut p, &mut layout)
+        .unwrap();
+        let name = p.initial_schema.table("returns").unwrap().foreign_keys[0]
+            .name
+            .clone();
+        let pair = |column: &str, ref_column: &str| CanvasAction::AddForeignKeyPair {
+            table: "returns".into(),
+            name: name.clone(),
+            column: column.into(),
+            ref_column: ref_column.into(),
+        };
+        let err = pair("reason", "line_no")
+            .apply(&mut p, &mut layout)
+            .unwrap_err();
+        assert!(
+            matches!(err, ActionError::IncompatibleTypes { .. }),
+            "{err}"
+        );
+        let err = pair("order_id", "line_no")
+            .apply(&mut p, &mut layout)
+            .unwrap_err();
+        assert!(matches!(err, ActionError::AlreadyInForeignKey(_)), "{err}");
+        pair("line_no", "line_no")
+            .apply(&mut p, &mut layout)
+            .unwrap();
+        let fk = &p.initial_schema.table("returns").unwrap().foreign_keys[0];
+        assert_eq!(fk.columns, ["order_id", "line_no"]);
+        assert_eq!(fk.ref_columns, ["order_id", "line_no"]);
+        assert!(
+            !persona_core::validate::validate(&p, &[])
+                .iter()
+                .any(|pr| pr.severity == persona_core::validate::Severity::Error),
+            "the completed key validates"
+        );
+
+        let remove = |position| CanvasAction::RemoveForeignKeyPair {
+            table: "returns".into(),
+            name: name.clone(),
+            position,
+        };
+        remove(0).apply(&mut p, &mut layout).unwrap();
+        let fk = &p.initial_schema.table("returns").unwrap().foreign_keys[0];
+        assert_eq!(fk.columns, ["line_no"]);
+        assert_eq!(fk.ref_columns, ["line_no"]);
+        assert_eq!(
+            remove(0).apply(&mut p, &mut layout).unwrap_err(),
+            ActionError::LastPair
+        );
     }
 }

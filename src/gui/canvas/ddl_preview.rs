@@ -52,24 +52,28 @@ impl DdlPreview {
                 ui.ctx().copy_text(text.clone());
                 self.message = Some(("copied to the clipboard".to_owned(), false));
             }
-            let label = ui.label("Export path");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.export_path)
-                    .hint_text(format!("schema.{}.sql", self.dialect.as_str()))
-                    .desired_width(140.0),
-            )
-            .labelled_by(label.id);
             if ui.button("Export DDL").clicked() {
                 let path = if self.export_path.trim().is_empty() {
                     format!("schema.{}.sql", self.dialect.as_str())
                 } else {
                     self.export_path.trim().to_owned()
                 };
+                let shown = std::path::absolute(&path)
+                    .map_or_else(|_| path.clone(), |p| p.display().to_string());
                 self.message = Some(match std::fs::write(&path, &text) {
-                    Ok(()) => (format!("wrote {path}"), false),
+                    Ok(()) => (format!("wrote {shown}"), false),
                     Err(e) => (format!("could not write {path}: {e}"), true),
                 });
             }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Export path");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.export_path)
+                    .hint_text(format!("schema.{}.sql", self.dialect.as_str()))
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
         });
         if let Some((message, failed)) = &self.message {
             let color = if *failed {
@@ -80,12 +84,26 @@ impl DdlPreview {
             ui.colored_label(color, message);
         }
         let label = ui.label(format!("DDL ({})", self.dialect.as_str()));
+        // Statements keep their lines: the panel scrolls sideways instead of wrapping them.
+        let mut layouter = |ui: &Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
+            let job = egui::text::LayoutJob::simple(
+                text.as_str().to_owned(),
+                egui::TextStyle::Monospace.resolve(ui.style()),
+                ui.visuals().text_color(),
+                f32::INFINITY,
+            );
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
         let mut shown = text.as_str();
-        ui.add(
-            egui::TextEdit::multiline(&mut shown)
-                .code_editor()
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id);
+        egui::ScrollArea::horizontal()
+            .id_salt("persona_ddl_scroll")
+            .show(ui, |ui| {
+                ui.add(
+                    egui::TextEdit::multiline(&mut shown)
+                        .code_editor()
+                        .layouter(&mut layouter),
+                )
+                .labelled_by(label.id);
+            });
     }
 }

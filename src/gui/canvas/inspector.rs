@@ -1,6 +1,7 @@
 //! The inspector: edits the selected table, column, index, relationship or check (names, types,
-//! nullability, defaults, unique, composite indexes with order and partial predicate, checks).
-//! Text fields commit on Enter or when focus leaves them, so each edit is one undo step.
+//! nullability, defaults, unique, composite indexes with order and partial predicate, checks,
+//! and the column pairs of a composite foreign key, types checked). Text fields commit on Enter
+//! or when focus leaves them, so each edit is one undo step.
 
 use egui::{Id, Ui};
 use persona_core::{
@@ -8,24 +9,41 @@ use persona_core::{
     PersonaDefinition, SortOrder, Table,
 };
 
-use super::actions::{CanvasAction, ColumnEdit, Target, is_single_unique};
+use super::actions::{
+    CanvasAction, ColumnEdit, Edits, Target, check_pair, is_single_unique, keys_containing,
+};
 use super::view::{Selection, free_name};
 
-/// A labelled single-line text field that returns the new text when the user commits it (Enter
-/// or focus leaves) and it differs from `current`. Its accessible name is `label`.
+/// A labelled single-line field for SQL text (names, types, expressions; monospace) that
+/// returns the new text when the user commits it (Enter or focus leaves) and it differs from
+/// `current`. Its accessible name is `label`.
 pub fn committed_text(ui: &mut Ui, label: &str, id: Id, current: &str) -> Option<String> {
-    committed_text_with(ui, label, id, current, false).0
+    committed_text_with(ui, label, id, current, Field::Code).0
 }
 
-/// [`committed_text`], multi-line when `multiline`; also returns the text being typed (for live
+/// What a committed text field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// One line of SQL text, monospace.
+    Code,
+    /// Several lines of SQL, monospace.
+    CodeBlock,
+    /// One line of prose.
+    Line,
+    /// Several lines of prose.
+    Paragraph,
+}
+
+/// [`committed_text`] for any kind of [`Field`]; also returns the text being typed (for live
 /// checks).
 pub fn committed_text_with(
     ui: &mut Ui,
     label: &str,
     id: Id,
     current: &str,
-    multiline: bool,
+    field: Field,
 ) -> (Option<String>, String) {
+    let multiline = matches!(field, Field::CodeBlock | Field::Paragraph);
     let buffer_id = id.with("buffer");
     let edit_id = id.with("edit");
     let focused = ui.memory(|m| m.has_focus(edit_id));
@@ -38,13 +56,16 @@ pub fn committed_text_with(
     let mut committed = None;
     ui.horizontal(|ui| {
         let label = ui.label(label);
-        let edit = if multiline {
+        let mut edit = if multiline {
             egui::TextEdit::multiline(&mut text).desired_rows(3)
         } else {
             egui::TextEdit::singleline(&mut text)
         };
+        if matches!(field, Field::Code | Field::CodeBlock) {
+            edit = edit.code_editor();
+        }
         let response = ui
-            .add(edit.id(edit_id).desired_width(f32::INFINITY).code_editor())
+            .add(edit.id(edit_id).desired_width(f32::INFINITY))
             .labelled_by(label.id);
         if response.has_focus() {
             ui.data_mut(|d| d.insert_temp(buffer_id, text.clone()));
@@ -63,42 +84,42 @@ pub fn inspector_ui(
     ui: &mut Ui,
     persona: &PersonaDefinition,
     selection: &mut Selection,
-    actions: &mut Vec<CanvasAction>,
+    edits: &mut Edits,
 ) {
     let schema = &persona.initial_schema;
     match selection.item.clone() {
         Some(Target::Column { table, column }) => {
             if let Some(t) = schema.table(&table) {
-                column_ui(ui, t, &column, actions);
+                column_ui(ui, persona, t, &column, selection, edits);
             }
         }
         Some(Target::ForeignKey { table, name }) => {
-            if let Some(t) = schema.table(&table) {
-                foreign_key_ui(ui, t, &name, actions);
+            if schema.table(&table).is_some() {
+                foreign_key_ui(ui, persona, &table, &name, edits);
             }
         }
         Some(Target::Index { table, name }) => {
             if let Some(t) = schema.table(&table) {
-                index_ui(ui, t, &name, actions);
+                index_ui(ui, t, &name, edits);
             }
         }
         Some(Target::Check { table, name }) => {
             if let Some(t) = schema.table(&table) {
-                check_ui(ui, t, &name, actions);
+                check_ui(ui, t, &name, edits);
             }
         }
         Some(Target::Table(_)) | None => match selection.tables.len() {
-            0 => persona_ui(ui, persona, actions),
+            0 => persona_ui(ui, persona, edits),
             1 => {
                 let name = selection.tables.iter().next().cloned().unwrap_or_default();
                 if let Some(t) = schema.table(&name) {
-                    table_ui(ui, t, selection, actions);
+                    table_ui(ui, t, selection, edits);
                 }
             }
             n => {
                 ui.heading(format!("{n} tables selected"));
                 if ui.button("Delete tables").clicked() {
-                    actions.push(CanvasAction::Delete(
+                    edits.push(CanvasAction::Delete(
                         selection
                             .tables
                             .iter()
@@ -112,11 +133,19 @@ pub fn inspector_ui(
     }
 }
 
-fn persona_ui(ui: &mut Ui, persona: &PersonaDefinition, actions: &mut Vec<CanvasAction>) {
+fn persona_ui(ui: &mut Ui, persona: &PersonaDefinition, edits: &mut Edits) {
     ui.heading("Persona");
     let id = Id::new("persona_inspector_persona");
-    if let Some(name) = committed_text(ui, "Persona name", id.with("name"), &persona.name) {
-        actions.push(CanvasAction::EditPersona {
+    if let Some(name) = committed_text_with(
+        ui,
+        "Persona name",
+        id.with("name"),
+        &persona.name,
+        Field::Line,
+    )
+    .0
+    {
+        edits.push(CanvasAction::EditPersona {
             name,
             description: persona.description.clone(),
         });
@@ -126,11 +155,11 @@ fn persona_ui(ui: &mut Ui, persona: &PersonaDefinition, actions: &mut Vec<Canvas
         "Description",
         id.with("description"),
         &persona.description,
-        true,
+        Field::Paragraph,
     )
     .0
     {
-        actions.push(CanvasAction::EditPersona {
+        edits.push(CanvasAction::EditPersona {
             name: persona.name.clone(),
             description,
         });
@@ -150,25 +179,21 @@ fn persona_ui(ui: &mut Ui, persona: &PersonaDefinition, actions: &mut Vec<Canvas
     ui.label(egui::RichText::new("Select a table or column on the canvas to edit it.").weak());
 }
 
-fn table_ui(
-    ui: &mut Ui,
-    table: &Table,
-    selection: &mut Selection,
-    actions: &mut Vec<CanvasAction>,
-) {
+fn table_ui(ui: &mut Ui, table: &Table, selection: &mut Selection, edits: &mut Edits) {
     let name = &table.name;
     let id = Id::new(("persona_inspector_table", name));
     ui.heading(format!("Table {name}"));
     if let Some(to) = committed_text(ui, "Table name", id.with("name"), name) {
-        actions.push(CanvasAction::RenameTable {
+        edits.push(CanvasAction::RenameTable {
             table: name.clone(),
             to,
         });
     }
     let comment = table.comment.clone().unwrap_or_default();
-    if let Some(c) = committed_text(ui, "Comment", id.with("comment"), &comment) {
+    if let Some(c) = committed_text_with(ui, "Comment", id.with("comment"), &comment, Field::Line).0
+    {
         let comment = if c.trim().is_empty() { None } else { Some(c) };
-        actions.push(CanvasAction::SetTableComment {
+        edits.push(CanvasAction::SetTableComment {
             table: name.clone(),
             comment,
         });
@@ -191,7 +216,7 @@ fn table_ui(
     }
     if ui.button("Add column").clicked() {
         let column = free_name(|n| table.column(n).is_some(), "column");
-        actions.push(CanvasAction::AddColumn {
+        edits.push(CanvasAction::AddColumn {
             table: name.clone(),
             column: persona_core::Column::new(column, DataType::Text),
         });
@@ -216,7 +241,7 @@ fn table_ui(
     if let Some(first) = table.columns.first()
         && ui.button("Add index").clicked()
     {
-        actions.push(CanvasAction::AddIndex {
+        edits.push(CanvasAction::AddIndex {
             table: name.clone(),
             index: Index {
                 name: String::new(),
@@ -230,6 +255,9 @@ fn table_ui(
     }
     ui.separator();
     ui.strong("Foreign keys");
+    if table.foreign_keys.is_empty() {
+        ui.label(egui::RichText::new("none: drag a column onto another table's key").weak());
+    }
     for fk in &table.foreign_keys {
         let text = format!(
             "{} → {}({})",
@@ -269,7 +297,7 @@ fn table_ui(
             |n| table.checks.iter().any(|c| c.name == n),
             &format!("{name}_check"),
         );
-        actions.push(CanvasAction::EditCheck {
+        edits.push(CanvasAction::EditCheck {
             table: name.clone(),
             position: None,
             check: Some(Check {
@@ -280,7 +308,7 @@ fn table_ui(
     }
     ui.separator();
     if ui.button("Delete table").clicked() {
-        actions.push(CanvasAction::Delete(vec![Target::Table(name.clone())]));
+        edits.push(CanvasAction::Delete(vec![Target::Table(name.clone())]));
     }
 }
 
@@ -312,7 +340,14 @@ fn index_part_text(part: &IndexColumn) -> String {
 /// Types offered in the type picker.
 const TYPE_CHOICES: [DataType; 17] = DataType::EXAMPLES;
 
-fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<CanvasAction>) {
+fn column_ui(
+    ui: &mut Ui,
+    persona: &PersonaDefinition,
+    table: &Table,
+    column_name: &str,
+    selection: &mut Selection,
+    edits: &mut Edits,
+) {
     let Some(column) = table.column(column_name) else {
         return;
     };
@@ -325,7 +360,7 @@ fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<Ca
     };
     ui.heading(format!("Column {tname}.{column_name}"));
     if let Some(to) = committed_text(ui, "Column name", id.with("name"), column_name) {
-        actions.push(edit(ColumnEdit::Rename(to)));
+        edits.push(edit(ColumnEdit::Rename(to)));
     }
     ui.horizontal(|ui| {
         let label = ui.label("Type");
@@ -338,7 +373,7 @@ fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<Ca
                         .clicked()
                         && ty != column.data_type
                     {
-                        actions.push(edit(ColumnEdit::Type(ty)));
+                        edits.push(edit(ColumnEdit::Type(ty)));
                     }
                 }
             })
@@ -350,7 +385,7 @@ fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<Ca
         match text.parse::<DataType>() {
             Ok(ty) => {
                 ui.data_mut(|d| d.remove::<String>(type_id.with("error")));
-                actions.push(edit(ColumnEdit::Type(ty)));
+                edits.push(edit(ColumnEdit::Type(ty)));
             }
             Err(e) => {
                 ui.data_mut(|d| d.insert_temp(type_id.with("error"), e.to_string()));
@@ -362,22 +397,22 @@ fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<Ca
     }
     let mut nullable = column.nullable;
     if ui.checkbox(&mut nullable, "Nullable").changed() {
-        actions.push(edit(ColumnEdit::Nullable(nullable)));
+        edits.push(edit(ColumnEdit::Nullable(nullable)));
     }
     let mut pk = table.primary_key.iter().any(|c| c == column_name);
     if ui.checkbox(&mut pk, "Primary key").changed() {
-        actions.push(edit(ColumnEdit::PrimaryKey(pk)));
+        edits.push(edit(ColumnEdit::PrimaryKey(pk)));
     }
     let mut unique = is_single_unique(table, column_name);
     if ui.checkbox(&mut unique, "Unique").changed() {
-        actions.push(edit(ColumnEdit::Unique(unique)));
+        edits.push(edit(ColumnEdit::Unique(unique)));
     }
     let mut identity = column.identity;
     if ui
         .checkbox(&mut identity, "Generated by the database (identity)")
         .changed()
     {
-        actions.push(edit(ColumnEdit::Identity(identity)));
+        edits.push(edit(ColumnEdit::Identity(identity)));
     }
     let current = column
         .default
@@ -390,14 +425,83 @@ fn column_ui(ui: &mut Ui, table: &Table, column_name: &str, actions: &mut Vec<Ca
         } else {
             Some(DefaultValue::parse(&text))
         };
-        actions.push(edit(ColumnEdit::Default(value)));
+        edits.push(edit(ColumnEdit::Default(value)));
     }
     ui.separator();
+    column_links_ui(ui, persona, table, column_name, selection);
+    ui.separator();
     if ui.button("Delete column").clicked() {
-        actions.push(CanvasAction::Delete(vec![Target::Column {
+        edits.push(CanvasAction::Delete(vec![Target::Column {
             table: tname.clone(),
             column: column_name.to_owned(),
         }]));
+    }
+}
+
+/// The relationships and indexes a column takes part in; clicking one selects it.
+fn column_links_ui(
+    ui: &mut Ui,
+    persona: &PersonaDefinition,
+    table: &Table,
+    column: &str,
+    selection: &mut Selection,
+) {
+    ui.strong("Relationships and indexes");
+    let mut links: Vec<(String, Target)> = Vec::new();
+    for fk in table
+        .foreign_keys
+        .iter()
+        .filter(|f| f.columns.iter().any(|c| c == column))
+    {
+        links.push((
+            format!(
+                "→ references {}({})",
+                fk.ref_table,
+                fk.ref_columns.join(", ")
+            ),
+            Target::ForeignKey {
+                table: table.name.clone(),
+                name: fk.name.clone(),
+            },
+        ));
+    }
+    for other in &persona.initial_schema.tables {
+        for fk in other
+            .foreign_keys
+            .iter()
+            .filter(|f| f.ref_table == table.name && f.ref_columns.iter().any(|c| c == column))
+        {
+            links.push((
+                format!("← referenced by {}({})", other.name, fk.columns.join(", ")),
+                Target::ForeignKey {
+                    table: other.name.clone(),
+                    name: fk.name.clone(),
+                },
+            ));
+        }
+    }
+    for ix in table.indexes.iter().filter(|ix| {
+        ix.columns
+            .iter()
+            .any(|p| p.column.as_deref() == Some(column))
+    }) {
+        let cols: Vec<String> = ix.columns.iter().map(index_part_text).collect();
+        let kind = if ix.unique { "unique index" } else { "index" };
+        links.push((
+            format!("{kind} {} ({})", ix.name, cols.join(", ")),
+            Target::Index {
+                table: table.name.clone(),
+                name: ix.name.clone(),
+            },
+        ));
+    }
+    if links.is_empty() {
+        ui.label(egui::RichText::new("none").weak());
+    }
+    for (text, target) in links {
+        if ui.selectable_label(false, text).clicked() {
+            *selection = selection_of(target);
+        }
     }
 }
 
@@ -409,9 +513,24 @@ const FK_ACTIONS: [ForeignKeyAction; 5] = [
     ForeignKeyAction::SetDefault,
 ];
 
-fn foreign_key_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasAction>) {
+fn foreign_key_ui(
+    ui: &mut Ui,
+    persona: &PersonaDefinition,
+    table_name: &str,
+    name: &str,
+    edits: &mut Edits,
+) {
+    let schema = &persona.initial_schema;
+    let Some(table) = schema.table(table_name) else {
+        return;
+    };
     let Some(fk) = table.foreign_keys.iter().find(|f| f.name == name) else {
         return;
+    };
+    let target = schema.table(&fk.ref_table);
+    let ref_columns: &[String] = match target {
+        Some(t) if fk.ref_columns.is_empty() => &t.primary_key,
+        _ => &fk.ref_columns,
     };
     ui.heading("Relationship");
     ui.label(format!(
@@ -419,7 +538,7 @@ fn foreign_key_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<Canv
         table.name,
         fk.columns.join(", "),
         fk.ref_table,
-        fk.ref_columns.join(", ")
+        ref_columns.join(", ")
     ));
     ui.label(egui::RichText::new(format!("constraint {name}")).weak());
     ui.label(format!(
@@ -427,6 +546,54 @@ fn foreign_key_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<Canv
         table.name, fk.ref_table
     ));
     let id = Id::new(("persona_inspector_fk", &table.name, name));
+    ui.add_space(4.0);
+    ui.strong("Column pairs");
+    let type_of = |t: Option<&Table>, c: &str| {
+        t.and_then(|t| t.column(c))
+            .map_or_else(|| "?".to_owned(), |c| c.data_type.to_string())
+    };
+    egui::Grid::new(id.with("pairs"))
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            for (i, (c, rc)) in fk.columns.iter().zip(ref_columns).enumerate() {
+                ui.label(format!(
+                    "{}.{c} ({}) → {}.{rc} ({})",
+                    table.name,
+                    type_of(Some(table), c),
+                    fk.ref_table,
+                    type_of(target, rc)
+                ));
+                if fk.columns.len() > 1
+                    && ui
+                        .small_button("✖")
+                        .on_hover_text("Remove this pair from the key")
+                        .clicked()
+                {
+                    edits.push(CanvasAction::RemoveForeignKeyPair {
+                        table: table.name.clone(),
+                        name: name.to_owned(),
+                        position: i,
+                    });
+                }
+                ui.end_row();
+            }
+        });
+    if let Some(target) = target {
+        key_status_ui(ui, target, ref_columns);
+        if target.is_unique_key(ref_columns) {
+            egui::CollapsingHeader::new("Add a column pair (composite key)")
+                .id_salt(id.with("add_pair"))
+                .show(ui, |ui| {
+                    add_pair_ui(ui, persona, table, fk, target, ref_columns, edits);
+                });
+        } else {
+            ui.add_space(4.0);
+            ui.strong("Add a column pair");
+            add_pair_ui(ui, persona, table, fk, target, ref_columns, edits);
+        }
+    }
+    ui.separator();
     let mut on_delete = fk.on_delete;
     let mut on_update = fk.on_update;
     for (label, value) in [("On delete", &mut on_delete), ("On update", &mut on_update)] {
@@ -444,7 +611,7 @@ fn foreign_key_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<Canv
         });
     }
     if on_delete != fk.on_delete || on_update != fk.on_update {
-        actions.push(CanvasAction::EditForeignKey {
+        edits.push(CanvasAction::EditForeignKey {
             table: table.name.clone(),
             name: name.to_owned(),
             on_delete,
@@ -453,14 +620,153 @@ fn foreign_key_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<Canv
     }
     ui.separator();
     if ui.button("Delete relationship").clicked() {
-        actions.push(CanvasAction::Delete(vec![Target::ForeignKey {
+        edits.push(CanvasAction::Delete(vec![Target::ForeignKey {
             table: table.name.clone(),
             name: name.to_owned(),
         }]));
     }
 }
 
-fn index_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasAction>) {
+/// Whether the referenced columns are a key of `target`, and what is missing when they are only
+/// part of one.
+fn key_status_ui(ui: &mut Ui, target: &Table, ref_columns: &[String]) {
+    if target.is_unique_key(ref_columns) {
+        let what = if target.primary_key.len() == ref_columns.len()
+            && ref_columns.iter().all(|c| target.primary_key.contains(c))
+        {
+            "primary key"
+        } else {
+            "unique key"
+        };
+        ui.label(
+            egui::RichText::new(format!("✔ references the {what} of {}", target.name))
+                .color(ui.visuals().weak_text_color()),
+        );
+        return;
+    }
+    let hint = match keys_containing(target, ref_columns).first() {
+        Some(key) => {
+            let missing: Vec<&str> = key
+                .iter()
+                .filter(|c| !ref_columns.contains(c))
+                .map(String::as_str)
+                .collect();
+            format!(
+                "✖ ({}) is part of the key ({}) of {}: add a pair for {}",
+                ref_columns.join(", "),
+                key.join(", "),
+                target.name,
+                missing.join(", ")
+            )
+        }
+        None => format!(
+            "✖ ({}) is not a primary key or unique index of {}",
+            ref_columns.join(", "),
+            target.name
+        ),
+    };
+    ui.add(egui::Label::new(egui::RichText::new(hint).color(ui.visuals().error_fg_color)).wrap());
+}
+
+/// Two pickers and a button that extend the foreign key by one column pair (types checked).
+fn add_pair_ui(
+    ui: &mut Ui,
+    persona: &PersonaDefinition,
+    table: &Table,
+    fk: &persona_core::ForeignKey,
+    target: &Table,
+    ref_columns: &[String],
+    edits: &mut Edits,
+) {
+    let id = Id::new(("persona_inspector_fk_pair", &table.name, &fk.name));
+    let free: Vec<&str> = table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !fk.columns.iter().any(|x| x == c))
+        .collect();
+    let free_ref: Vec<&str> = target
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !ref_columns.iter().any(|x| x == c))
+        .collect();
+    if free.is_empty() || free_ref.is_empty() {
+        return;
+    }
+    // Suggest the next column of the key being completed, and a column of the same name.
+    let suggested_ref = keys_containing(target, ref_columns)
+        .first()
+        .and_then(|k| k.iter().find(|c| !ref_columns.contains(c)).cloned())
+        .filter(|c| free_ref.contains(&c.as_str()));
+    let mut picked: (Option<String>, Option<String>) =
+        ui.data(|d| d.get_temp(id)).unwrap_or_else(|| {
+            let column = suggested_ref
+                .as_ref()
+                .filter(|r| free.contains(&r.as_str()))
+                .cloned();
+            (column, suggested_ref.clone())
+        });
+    picked.0 = picked.0.filter(|c| free.contains(&c.as_str()));
+    picked.1 = picked.1.filter(|c| free_ref.contains(&c.as_str()));
+    let choose =
+        |ui: &mut Ui, label: &str, salt: &str, options: &[&str], value: &mut Option<String>| {
+            ui.horizontal(|ui| {
+                let l = ui.label(label);
+                egui::ComboBox::from_id_salt(id.with(salt))
+                    .selected_text(value.as_deref().unwrap_or("choose…"))
+                    .show_ui(ui, |ui| {
+                        for c in options {
+                            ui.selectable_value(value, Some((*c).to_owned()), *c);
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
+            });
+        };
+    choose(
+        ui,
+        &format!("Column of {}", table.name),
+        "column",
+        &free,
+        &mut picked.0,
+    );
+    choose(
+        ui,
+        &format!("References {}", target.name),
+        "ref",
+        &free_ref,
+        &mut picked.1,
+    );
+    let check = match &picked {
+        (Some(c), Some(r)) => Some(check_pair(persona, &table.name, &fk.name, c, r)),
+        _ => None,
+    };
+    if let Some(Err(e)) = &check {
+        ui.add(
+            egui::Label::new(egui::RichText::new(e.to_string()).color(ui.visuals().error_fg_color))
+                .wrap(),
+        );
+    }
+    let ok = matches!(check, Some(Ok(())));
+    if ui
+        .add_enabled(ok, egui::Button::new("Add column pair"))
+        .clicked()
+        && let (Some(column), Some(ref_column)) = picked.clone()
+    {
+        edits.push(CanvasAction::AddForeignKeyPair {
+            table: table.name.clone(),
+            name: fk.name.clone(),
+            column,
+            ref_column,
+        });
+        ui.data_mut(|d| d.remove::<(Option<String>, Option<String>)>(id));
+    } else {
+        ui.data_mut(|d| d.insert_temp(id, picked));
+    }
+}
+
+fn index_ui(ui: &mut Ui, table: &Table, name: &str, edits: &mut Edits) {
     let Some(index) = table.indexes.iter().find(|i| i.name == name) else {
         return;
     };
@@ -472,14 +778,14 @@ fn index_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
     };
     ui.heading(format!("Index on {}", table.name));
     if let Some(to) = committed_text(ui, "Index name", id.with("name"), name) {
-        actions.push(replace(Index {
+        edits.push(replace(Index {
             name: to,
             ..index.clone()
         }));
     }
     let mut unique = index.unique;
     if ui.checkbox(&mut unique, "Unique").changed() {
-        actions.push(replace(Index {
+        edits.push(replace(Index {
             unique,
             ..index.clone()
         }));
@@ -521,7 +827,7 @@ fn index_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
                 changed = true;
             }
             if changed {
-                actions.push(replace(next));
+                edits.push(replace(next));
             }
         });
     }
@@ -544,7 +850,7 @@ fn index_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
                     if ui.selectable_label(false, c).clicked() {
                         let mut next = index.clone();
                         next.columns.push(IndexColumn::column(c));
-                        actions.push(replace(next));
+                        edits.push(replace(next));
                     }
                 }
             });
@@ -552,21 +858,21 @@ fn index_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
     let predicate = index.predicate.clone().unwrap_or_default();
     if let Some(p) = committed_text(ui, "Partial predicate", id.with("predicate"), &predicate) {
         let predicate = if p.trim().is_empty() { None } else { Some(p) };
-        actions.push(replace(Index {
+        edits.push(replace(Index {
             predicate,
             ..index.clone()
         }));
     }
     ui.separator();
     if ui.button("Delete index").clicked() {
-        actions.push(CanvasAction::Delete(vec![Target::Index {
+        edits.push(CanvasAction::Delete(vec![Target::Index {
             table: table.name.clone(),
             name: name.to_owned(),
         }]));
     }
 }
 
-fn check_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasAction>) {
+fn check_ui(ui: &mut Ui, table: &Table, name: &str, edits: &mut Edits) {
     let Some(position) = table.checks.iter().position(|c| c.name == name) else {
         return;
     };
@@ -579,7 +885,7 @@ fn check_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
         check: Some(check),
     };
     if let Some(to) = committed_text(ui, "Check name", id.with("name"), name) {
-        actions.push(edit(Check {
+        edits.push(edit(Check {
             name: to,
             ..check.clone()
         }));
@@ -590,14 +896,14 @@ fn check_ui(ui: &mut Ui, table: &Table, name: &str, actions: &mut Vec<CanvasActi
         id.with("expression"),
         &check.expression,
     ) {
-        actions.push(edit(Check {
+        edits.push(edit(Check {
             expression,
             ..check.clone()
         }));
     }
     ui.separator();
     if ui.button("Delete check").clicked() {
-        actions.push(CanvasAction::Delete(vec![Target::Check {
+        edits.push(CanvasAction::Delete(vec![Target::Check {
             table: table.name.clone(),
             name: name.to_owned(),
         }]));

@@ -1,7 +1,9 @@
 //! The schema canvas editor: a persona's tables as cards on a pannable, zoomable canvas, with a
 //! palette, an inspector, live validation, access patterns, the performance profile and a live
-//! DDL preview. Every edit is a [`CanvasAction`] recorded while drawing and applied after the
-//! frame, which is also how undo and redo work.
+//! DDL preview. Every edit is a [`CanvasAction`] recorded while drawing ([`Edits`]) and applied
+//! after the frame, which is also how undo and redo work: one step per click, drop or committed
+//! text, and one per continuous gesture (a slider dragged, a number typed). Zoom and pan are
+//! view state, saved with the layout but not undone.
 //!
 //! The shell embeds it as:
 //! ```ignore
@@ -30,7 +32,7 @@ use persona_core::validate::{Problem, Severity, has_errors, validate};
 use persona_core::{Dialect, PersonaDefinition};
 use serde::{Deserialize, Serialize};
 
-pub use actions::{ActionError, CanvasAction, ColumnEdit, Target};
+pub use actions::{ActionError, CanvasAction, ColumnEdit, Edits, Target};
 
 /// Where the tables sit on the canvas and how it is zoomed: saved with the persona, but not part
 /// of its schema.
@@ -225,6 +227,11 @@ impl SchemaEditor {
         &self.problems
     }
 
+    /// Show `text` in the editor's status line.
+    pub fn note(&mut self, text: &str) {
+        self.status = Some((text.to_owned(), false));
+    }
+
     /// Also validate for these target dialects (default: only what every dialect shares).
     pub fn set_dialects(&mut self, dialects: &[Dialect]) {
         self.dialects = dialects.to_vec();
@@ -233,17 +240,25 @@ impl SchemaEditor {
 
     /// Apply an edit as if the user had made it (recorded for undo).
     pub fn apply(&mut self, action: &CanvasAction) -> Result<(), ActionError> {
-        let before = history::Snapshot {
-            persona: self.persona.clone(),
-            positions: self.layout.positions.clone(),
-            label: action.describe(),
-        };
+        self.apply_edit(action, None)
+    }
+
+    /// Apply an edit; edits of the same still-open `gesture` are one undo step.
+    fn apply_edit(
+        &mut self,
+        action: &CanvasAction,
+        gesture: Option<egui::Id>,
+    ) -> Result<(), ActionError> {
         let mut persona = self.persona.clone();
         let mut layout = self.layout.clone();
         action.apply(&mut persona, &mut layout)?;
-        self.persona = persona;
+        let before = history::Snapshot {
+            persona: std::mem::replace(&mut self.persona, persona),
+            positions: std::mem::replace(&mut self.layout.positions, layout.positions.clone()),
+            label: action.describe(),
+        };
         self.layout = layout;
-        self.history.record(before);
+        self.history.record(before, gesture);
         self.view.after_action(action, &self.persona);
         self.revalidate();
         Ok(())
@@ -297,6 +312,38 @@ impl SchemaEditor {
         self.revalidate();
     }
 
+    /// What to tell the user after an edit that leaves work to do: a relationship to one
+    /// column of a composite key must be completed in the inspector.
+    fn after_edit_note(&self, action: &CanvasAction) -> Option<(String, bool)> {
+        let CanvasAction::Connect { from, to } = action else {
+            return None;
+        };
+        let schema = &self.persona.initial_schema;
+        let fk = schema.table(&from.0)?.foreign_keys.last()?;
+        let target = schema.table(&fk.ref_table)?;
+        if target.is_unique_key(&fk.ref_columns) {
+            return None;
+        }
+        let key = actions::keys_containing(target, &fk.ref_columns)
+            .into_iter()
+            .next()?;
+        let missing: Vec<&str> = key
+            .iter()
+            .filter(|c| !fk.ref_columns.contains(c))
+            .map(String::as_str)
+            .collect();
+        Some((
+            format!(
+                "{}.{} is one column of a composite key: add {} in the inspector to complete \
+                 the relationship",
+                to.0,
+                to.1,
+                missing.join(", ")
+            ),
+            false,
+        ))
+    }
+
     fn revalidate(&mut self) {
         self.problems = validate(&self.persona, &self.dialects);
         self.index = ProblemIndex::build(&self.persona, &self.problems);
@@ -331,7 +378,7 @@ impl SchemaEditor {
     /// Draw the editor into `ui` (toolbar, palette, canvas, side panel) and apply what the user
     /// did after drawing.
     pub fn ui(&mut self, ui: &mut egui::Ui) -> EditorOutput {
-        let mut actions: Vec<CanvasAction> = Vec::new();
+        let mut edits = Edits::default();
         let mut command = None;
 
         egui::Panel::top("persona_canvas_toolbar").show(ui, |ui| {
@@ -343,14 +390,14 @@ impl SchemaEditor {
             .show(ui, palette::palette_ui);
         egui::Panel::right("persona_canvas_side")
             .default_size(340.0)
-            .show(ui, |ui| self.side_ui(ui, &mut actions));
+            .size_range(300.0..=640.0)
+            .show(ui, |ui| self.side_ui(ui, &mut edits));
         egui::CentralPanel::no_frame().show(ui, |ui| {
             let ctx = view::CanvasContext {
                 persona: &self.persona,
                 problems: &self.index,
             };
-            self.view
-                .canvas_ui(ui, &ctx, &mut self.layout, &mut actions);
+            self.view.canvas_ui(ui, &ctx, &mut self.layout, &mut edits);
         });
 
         if command.is_none() && !ui.ctx().egui_wants_keyboard_input() {
@@ -373,15 +420,17 @@ impl SchemaEditor {
 
         // Apply what was recorded while drawing.
         let mut output = EditorOutput::Idle;
-        for action in actions {
-            match self.apply(&action) {
+        for (action, gesture) in edits.list {
+            match self.apply_edit(&action, gesture) {
                 Ok(()) => {
-                    self.status = None;
+                    self.status = self.after_edit_note(&action);
                     output = EditorOutput::Edited;
                 }
                 Err(e) => self.status = Some((e.to_string(), true)),
             }
         }
+        // A gesture whose widget was released or lost focus this frame is complete.
+        self.history.settle(&edits.live);
         match command {
             Some(Command::Undo) if self.undo() => output = EditorOutput::Edited,
             Some(Command::Redo) if self.redo() => output = EditorOutput::Edited,
@@ -437,16 +486,24 @@ impl SchemaEditor {
                 .filter(|p| p.severity == Severity::Error)
                 .count();
             let warnings = self.problems.len() - errors;
-            let text = format!("{errors} error(s), {warnings} warning(s)");
-            let color = if errors > 0 {
-                ui.visuals().error_fg_color
-            } else if warnings > 0 {
-                ui.visuals().warn_fg_color
-            } else {
-                ui.visuals().weak_text_color()
+            let (text, color) = match (errors, warnings) {
+                (0, 0) => ("✔ Valid".to_owned(), egui::Color32::from_rgb(34, 160, 107)),
+                (0, w) => (
+                    format!("⚠ {}", plural(w, "warning")),
+                    ui.visuals().warn_fg_color,
+                ),
+                (e, 0) => (
+                    format!("✖ {}", plural(e, "error")),
+                    ui.visuals().error_fg_color,
+                ),
+                (e, w) => (
+                    format!("✖ {} · {}", plural(e, "error"), plural(w, "warning")),
+                    ui.visuals().error_fg_color,
+                ),
             };
             if ui
                 .add(egui::Button::new(egui::RichText::new(text).color(color)))
+                .on_hover_text("Show the problems")
                 .clicked()
             {
                 self.page = SidePage::Problems;
@@ -470,7 +527,7 @@ impl SchemaEditor {
         command
     }
 
-    fn side_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<CanvasAction>) {
+    fn side_ui(&mut self, ui: &mut egui::Ui, edits: &mut Edits) {
         ui.horizontal(|ui| {
             let errors = self
                 .problems
@@ -491,10 +548,10 @@ impl SchemaEditor {
             .auto_shrink([false, false])
             .show(ui, |ui| match self.page {
                 SidePage::Inspector => {
-                    inspector::inspector_ui(ui, &self.persona, self.view.selection_mut(), actions);
+                    inspector::inspector_ui(ui, &self.persona, self.view.selection_mut(), edits);
                 }
                 SidePage::Problems => self.problems_ui(ui),
-                SidePage::Patterns => self.patterns.patterns_ui(ui, &self.persona, actions),
+                SidePage::Patterns => self.patterns.patterns_ui(ui, &self.persona, edits),
                 SidePage::Ddl => self.ddl.ddl_ui(ui, &self.persona),
             });
     }
@@ -530,6 +587,15 @@ impl SchemaEditor {
             }
             ui.add_space(2.0);
         }
+    }
+}
+
+/// `1 error`, `2 errors`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -1,12 +1,14 @@
 //! Access patterns and the performance profile, edited beside the canvas. A pattern's SQL is
-//! checked against the schema with the core validator while it is typed.
+//! checked against the schema with the core validator while it is typed. Sliders and drag
+//! values report their gestures ([`Edits::push_gesture`]): a drag, or a number typed key by key,
+//! is one undo step.
 
 use egui::{Id, Ui};
 use persona_core::validate::{Severity, validate_pattern_sql};
 use persona_core::{AccessPattern, PatternKind, PerformanceProfile, PersonaDefinition};
 
-use super::actions::CanvasAction;
-use super::inspector::{committed_text, committed_text_with};
+use super::actions::{CanvasAction, Edits};
+use super::inspector::{Field, committed_text, committed_text_with};
 
 const KINDS: [PatternKind; 9] = [
     PatternKind::PointLookup,
@@ -42,13 +44,8 @@ pub struct PatternsState {
 
 impl PatternsState {
     /// Draw the performance profile and the access patterns.
-    pub fn patterns_ui(
-        &mut self,
-        ui: &mut Ui,
-        persona: &PersonaDefinition,
-        actions: &mut Vec<CanvasAction>,
-    ) {
-        profile_ui(ui, &persona.performance_profile, actions);
+    pub fn patterns_ui(&mut self, ui: &mut Ui, persona: &PersonaDefinition, edits: &mut Edits) {
+        profile_ui(ui, &persona.performance_profile, edits);
         ui.separator();
         ui.strong(format!(
             "Access patterns ({})",
@@ -62,9 +59,9 @@ impl PatternsState {
             }
             if open {
                 egui::Frame::group(ui.style()).show(ui, |ui| {
-                    pattern_ui(ui, persona, i, pattern, actions);
+                    pattern_ui(ui, persona, i, pattern, edits);
                     if ui.button("Delete pattern").clicked() {
-                        actions.push(CanvasAction::EditPattern {
+                        edits.push(CanvasAction::EditPattern {
                             position: Some(i),
                             pattern: None,
                         });
@@ -83,7 +80,7 @@ impl PatternsState {
                 |n| persona.access_patterns.iter().any(|p| p.name == n),
                 "new_pattern",
             );
-            actions.push(CanvasAction::EditPattern {
+            edits.push(CanvasAction::EditPattern {
                 position: None,
                 pattern: Some(AccessPattern {
                     name,
@@ -104,7 +101,7 @@ fn pattern_ui(
     persona: &PersonaDefinition,
     i: usize,
     pattern: &AccessPattern,
-    actions: &mut Vec<CanvasAction>,
+    edits: &mut Edits,
 ) {
     let id = Id::new(("persona_pattern", i));
     let edit = |p: AccessPattern| CanvasAction::EditPattern {
@@ -112,7 +109,7 @@ fn pattern_ui(
         pattern: Some(p),
     };
     if let Some(name) = committed_text(ui, "Pattern name", id.with("name"), &pattern.name) {
-        actions.push(edit(AccessPattern {
+        edits.push(edit(AccessPattern {
             name,
             ..pattern.clone()
         }));
@@ -126,15 +123,20 @@ fn pattern_ui(
             }
         });
     if kind != pattern.kind {
-        actions.push(edit(AccessPattern {
+        edits.push(edit(AccessPattern {
             kind,
             ..pattern.clone()
         }));
     }
-    let (committed, typing) =
-        committed_text_with(ui, "Pattern SQL", id.with("sql"), &pattern.sql, true);
+    let (committed, typing) = committed_text_with(
+        ui,
+        "Pattern SQL",
+        id.with("sql"),
+        &pattern.sql,
+        Field::CodeBlock,
+    );
     if let Some(sql) = committed {
-        actions.push(edit(AccessPattern {
+        edits.push(edit(AccessPattern {
             sql,
             ..pattern.clone()
         }));
@@ -156,80 +158,92 @@ fn pattern_ui(
     }
     let mut rate = pattern.expected_rate_per_sec;
     ui.horizontal(|ui| {
-        ui.label("Rate /s");
-        if ui
+        let label = ui.label("Rate /s");
+        let response = ui
             .add(egui::DragValue::new(&mut rate).range(0.0..=1e7).speed(1.0))
-            .changed()
-        {
-            actions.push(edit(AccessPattern {
-                expected_rate_per_sec: rate,
-                ..pattern.clone()
-            }));
+            .labelled_by(label.id);
+        if edits.watch(&response) {
+            edits.push_gesture(
+                edit(AccessPattern {
+                    expected_rate_per_sec: rate,
+                    ..pattern.clone()
+                }),
+                response.id,
+            );
         }
     });
     let mut has_target = pattern.p95_latency_ms.is_some();
     let mut p95 = pattern.p95_latency_ms.unwrap_or(10.0);
     ui.horizontal(|ui| {
-        let toggled = ui.checkbox(&mut has_target, "p95 target (ms)").changed();
-        let changed = has_target
-            && ui
-                .add(egui::DragValue::new(&mut p95).range(0.01..=1e6).speed(0.5))
-                .changed();
-        if toggled || changed {
-            let p95_latency_ms = has_target.then_some(p95);
-            actions.push(edit(AccessPattern {
-                p95_latency_ms,
+        if ui.checkbox(&mut has_target, "p95 target (ms)").changed() {
+            edits.push(edit(AccessPattern {
+                p95_latency_ms: has_target.then_some(p95),
                 ..pattern.clone()
             }));
+        } else if has_target {
+            let response = ui.add(egui::DragValue::new(&mut p95).range(0.01..=1e6).speed(0.5));
+            if edits.watch(&response) {
+                edits.push_gesture(
+                    edit(AccessPattern {
+                        p95_latency_ms: Some(p95),
+                        ..pattern.clone()
+                    }),
+                    response.id,
+                );
+            }
         }
     });
 }
 
-fn profile_ui(ui: &mut Ui, profile: &PerformanceProfile, actions: &mut Vec<CanvasAction>) {
+fn profile_ui(ui: &mut Ui, profile: &PerformanceProfile, edits: &mut Edits) {
     ui.strong("Performance profile");
     let mut next = profile.clone();
-    let mut changed = false;
+    let mut changed = Change::None;
     egui::Grid::new("persona_profile_grid")
         .num_columns(2)
         .show(ui, |ui| {
-            ui.label("Read ratio");
-            changed |= ui
+            let label = ui.label("Read ratio");
+            let r = ui
                 .add(egui::Slider::new(&mut next.read_ratio, 0.0..=1.0))
-                .changed();
+                .labelled_by(label.id);
+            note(edits, &r, &mut changed);
             ui.end_row();
-            ui.label("Reads /s");
-            changed |= ui
+            let label = ui.label("Reads /s");
+            let r = ui
                 .add(egui::DragValue::new(&mut next.reads_per_sec).range(0.0..=1e8))
-                .changed();
+                .labelled_by(label.id);
+            note(edits, &r, &mut changed);
             ui.end_row();
-            ui.label("Writes /s");
-            changed |= ui
+            let label = ui.label("Writes /s");
+            let r = ui
                 .add(egui::DragValue::new(&mut next.writes_per_sec).range(0.0..=1e8))
-                .changed();
+                .labelled_by(label.id);
+            note(edits, &r, &mut changed);
             ui.end_row();
-            ui.label("Peak ×");
+            let label = ui.label("Peak ×");
             let mut peak = next.peak_multiplier.unwrap_or(1.0);
-            if ui
+            let r = ui
                 .add(
                     egui::DragValue::new(&mut peak)
                         .range(1.0..=1000.0)
                         .speed(0.1),
                 )
-                .changed()
-            {
+                .labelled_by(label.id);
+            if r.changed() {
                 next.peak_multiplier = Some(peak);
-                changed = true;
             }
+            note(edits, &r, &mut changed);
             ui.end_row();
             ui.label("Retention (days)");
             let mut keep = next.retention_days.is_some();
             let mut days = next.retention_days.unwrap_or(365);
             ui.horizontal(|ui| {
-                changed |= ui.checkbox(&mut keep, "").changed();
+                if ui.checkbox(&mut keep, "").changed() {
+                    changed = Change::Discrete;
+                }
                 if keep {
-                    changed |= ui
-                        .add(egui::DragValue::new(&mut days).range(1..=36500))
-                        .changed();
+                    let r = ui.add(egui::DragValue::new(&mut days).range(1..=36500));
+                    note(edits, &r, &mut changed);
                 }
             });
             next.retention_days = keep.then_some(days);
@@ -241,13 +255,35 @@ fn profile_ui(ui: &mut Ui, profile: &PerformanceProfile, actions: &mut Vec<Canva
             .num_columns(2)
             .show(ui, |ui| {
                 for (table, rows) in &mut next.growth_rows_per_day {
-                    ui.label(table.as_str());
-                    changed |= ui.add(egui::DragValue::new(rows).speed(10.0)).changed();
+                    let label = ui.label(table.as_str());
+                    let r = ui
+                        .add(egui::DragValue::new(rows).speed(10.0))
+                        .labelled_by(label.id);
+                    note(edits, &r, &mut changed);
                     ui.end_row();
                 }
             });
     }
-    if changed && next != *profile {
-        actions.push(CanvasAction::EditProfile(next));
+    match changed {
+        _ if next == *profile => {}
+        Change::Gesture(gesture) => edits.push_gesture(CanvasAction::EditProfile(next), gesture),
+        Change::Discrete => edits.push(CanvasAction::EditProfile(next)),
+        Change::None => {}
+    }
+}
+
+/// What changed the profile this frame.
+enum Change {
+    None,
+    /// A click (a check box): one undo step.
+    Discrete,
+    /// A slider or drag value, still held or focused: one undo step per gesture.
+    Gesture(Id),
+}
+
+/// Watch a continuous widget of the profile; remember it when it changed the value.
+fn note(edits: &mut Edits, response: &egui::Response, changed: &mut Change) {
+    if edits.watch(response) {
+        *changed = Change::Gesture(response.id);
     }
 }

@@ -14,7 +14,7 @@ use egui::{
 };
 use persona_core::{Column, DataType, PersonaDefinition, Table};
 
-use super::actions::{CanvasAction, Target, is_single_unique};
+use super::actions::{CanvasAction, Edits, Target, is_single_unique};
 use super::layout::{CARD_WIDTH, HEADER_HEIGHT, ROW_HEIGHT, card_height, snap};
 use super::palette::PaletteItem;
 use super::{CanvasLayout, ProblemIndex};
@@ -237,13 +237,13 @@ impl CanvasView {
         }
     }
 
-    /// Draw the canvas into the rest of `ui` and record edits in `actions`.
+    /// Draw the canvas into the rest of `ui` and record edits in `edits`.
     pub fn canvas_ui(
         &mut self,
         ui: &mut Ui,
         cx: &CanvasContext<'_>,
         layout: &mut CanvasLayout,
-        actions: &mut Vec<CanvasAction>,
+        edits: &mut Edits,
     ) {
         let (rect, background) =
             ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
@@ -321,7 +321,7 @@ impl CanvasView {
             if !card.rect.intersects(rect) {
                 continue;
             }
-            clicked_item |= self.card_interact_ui(ui, rect, card, layout, actions, detail);
+            clicked_item |= self.card_interact_ui(ui, rect, card, layout, edits, detail);
         }
         for card in &cards {
             if card.rect.intersects(rect) {
@@ -335,11 +335,11 @@ impl CanvasView {
             &painter,
             &cards,
             &card_of,
-            actions,
+            edits,
             cx.persona,
             layout.zoom,
         );
-        Self::palette_drop(ui, rect, &cards, layout, actions, cx.persona);
+        Self::palette_drop(ui, rect, &cards, layout, edits, cx.persona);
         if let Gesture::Select { start, end } = &self.gesture {
             let r = Rect::from_two_pos(*start, *end);
             painter.rect(
@@ -365,7 +365,7 @@ impl CanvasView {
             && !ui.ctx().egui_wants_keyboard_input()
             && ui.input(|i| i.key_pressed(egui::Key::Delete) || i.key_pressed(egui::Key::Backspace))
         {
-            actions.push(CanvasAction::Delete(self.selection.targets()));
+            edits.push(CanvasAction::Delete(self.selection.targets()));
         }
         if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
             self.gesture = Gesture::None;
@@ -401,7 +401,7 @@ impl CanvasView {
         clip: Rect,
         card: &Card<'_>,
         layout: &mut CanvasLayout,
-        actions: &mut Vec<CanvasAction>,
+        edits: &mut Edits,
         detail: bool,
     ) -> bool {
         let name = &card.table.name;
@@ -459,7 +459,7 @@ impl CanvasView {
                         Some((t, to))
                     })
                     .collect();
-                actions.push(CanvasAction::MoveTables(moves));
+                edits.push(CanvasAction::MoveTables(moves));
             }
         }
 
@@ -748,7 +748,7 @@ impl CanvasView {
         painter: &egui::Painter,
         cards: &[Card<'_>],
         card_of: &HashMap<&str, usize>,
-        actions: &mut Vec<CanvasAction>,
+        edits: &mut Edits,
         persona: &PersonaDefinition,
         zoom: f32,
     ) {
@@ -806,7 +806,7 @@ impl CanvasView {
                 } else {
                     (from, to)
                 };
-                actions.push(CanvasAction::Connect { from, to });
+                edits.push(CanvasAction::Connect { from, to });
             }
         }
     }
@@ -818,7 +818,7 @@ impl CanvasView {
         rect: Rect,
         cards: &[Card<'_>],
         layout: &CanvasLayout,
-        actions: &mut Vec<CanvasAction>,
+        edits: &mut Edits,
         persona: &PersonaDefinition,
     ) {
         let ctx = ui.ctx();
@@ -875,11 +875,11 @@ impl CanvasView {
                 } else {
                     [world.x, world.y]
                 };
-                actions.push(CanvasAction::AddTable { name, at });
+                edits.push(CanvasAction::AddTable { name, at });
             }
             (PaletteItem::Column(ty), Some(card)) => {
                 let name = free_name(|n| card.table.column(n).is_some(), "column");
-                actions.push(CanvasAction::AddColumn {
+                edits.push(CanvasAction::AddColumn {
                     table: card.table.name.clone(),
                     column: Column::new(name, *ty),
                 });

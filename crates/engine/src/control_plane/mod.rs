@@ -5,18 +5,20 @@
 //! task on the engine's tokio runtime runs them and publishes an immutable [`Snapshot`] through
 //! a `watch` channel after every change, then calls the repaint callback so a GUI redraws.
 //! Registry commands run one after another in arrival order; commands that reach a target
-//! database (test, introspect, provision) run concurrently as jobs listed in the snapshot.
+//! database (test, introspect, provision) or analyse a stored capture run concurrently as jobs
+//! listed in the snapshot.
 
 mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use persona_core::model::DataAnalysisResults;
 use persona_core::validate::Problem;
 use persona_core::{Dialect, PersonaDefinition};
 use tokio::sync::{mpsc, watch};
 
-use crate::registry::{PersonaSummary, SavedConnection, SecretRef, VersionInfo};
+use crate::registry::{CaptureInfo, PersonaSummary, SavedConnection, SecretRef, VersionInfo};
 
 /// Called after each published change (a GUI wires it to `ctx.request_repaint()`).
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
@@ -46,6 +48,12 @@ pub enum Command {
     Save {
         definition: Box<PersonaDefinition>,
         note: String,
+    },
+    /// Store the canvas layout (the GUI's JSON) of a persona. Not part of its schema: no new
+    /// version is made. Silent unless it fails.
+    SaveLayout {
+        persona: String,
+        layout: serde_json::Value,
     },
     /// Import a persona file (.toml or .json) as a new persona, optionally renamed.
     Import { path: PathBuf, name: Option<String> },
@@ -88,6 +96,15 @@ pub enum Command {
     },
     /// Remove a notice.
     DismissNotice { id: u64 },
+    /// Re-read the list of stored captures into `Snapshot::captures`.
+    RefreshCaptures,
+    /// Load the stored capture `name` and analyse it into `Snapshot::workload` (in the
+    /// background). `schema_persona` names a persona whose schema resolves columns and shows
+    /// joins no foreign key backs (emerging relationships).
+    LoadCapture {
+        name: String,
+        schema_persona: Option<String>,
+    },
 }
 
 /// A file format for export.
@@ -142,6 +159,8 @@ pub struct TemplateCard {
 pub struct SelectedPersona {
     pub definition: Arc<PersonaDefinition>,
     pub history: Vec<VersionInfo>,
+    /// Its stored canvas layout (the GUI's JSON), if it has one.
+    pub layout: Option<Arc<serde_json::Value>>,
 }
 
 /// A saved connection and the result of its last test.
@@ -195,6 +214,18 @@ pub struct ProvisionPlan {
     pub statements: Vec<String>,
 }
 
+/// A stored capture, analysed (what the workload view shows).
+#[derive(Debug, Clone)]
+pub struct WorkloadView {
+    pub info: CaptureInfo,
+    /// The persona whose schema the analysis used, if any.
+    pub schema_persona: Option<String>,
+    /// Top patterns, column usage, co-access rules, emerging relationships, warnings.
+    pub results: DataAnalysisResults,
+    /// Co-access windows the rules were mined from.
+    pub windows: usize,
+}
+
 /// Everything a view shows, immutable once published.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -210,6 +241,10 @@ pub struct Snapshot {
     pub provision_plan: Option<ProvisionPlan>,
     /// Problems of the last refused save (cleared by a successful save).
     pub save_problems: Vec<Problem>,
+    /// Stored captures, by name (after [`Command::RefreshCaptures`]).
+    pub captures: Vec<CaptureInfo>,
+    /// The capture last loaded with [`Command::LoadCapture`].
+    pub workload: Option<Arc<WorkloadView>>,
 }
 
 impl Snapshot {

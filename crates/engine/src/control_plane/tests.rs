@@ -267,3 +267,123 @@ async fn an_unusable_registry_is_reported_and_commands_fail_cleanly() {
     let s = until(&plane, |s| !s.notices.is_empty()).await;
     assert!(last_text(&s).contains("not available"), "{}", last_text(&s));
 }
+
+/// A capture as a proxy would store it: sessions that read a customer, then their orders
+/// (joining the two), a few times each.
+async fn seed_capture(registry: &crate::registry::Registry, name: &str) {
+    use persona_core::analysis::recorder::{CaptureRecorder, RecorderConfig};
+    use persona_core::model::{CaptureEvent, CaptureSource};
+
+    let mut recorder = CaptureRecorder::new(RecorderConfig::default());
+    let t0 = 1_700_000_000_000_000_i64;
+    for i in 0..30_i64 {
+        let at = t0 + i * 10_000_000;
+        for (k, sql) in [
+            format!("SELECT * FROM customers WHERE id = {i}"),
+            format!(
+                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id \
+                 WHERE o.customer_id = {i}"
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut e = CaptureEvent::single(
+                CaptureSource::Proxy,
+                at + k as i64 * 1_000,
+                sql,
+                Duration::from_micros(200 + 100 * k as u64),
+            );
+            e.session = Some(format!("pid{}", i % 4));
+            e.rows = Some(1);
+            recorder.record(&e);
+        }
+    }
+    registry
+        .flush_capture(name, CaptureSource::Proxy, &recorder.finish())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_captures_are_listed_and_analysed() {
+    let fx = start();
+    let p = &fx.plane;
+    until(p, |s| matches!(s.registry, RegistryStatus::Ready { .. })).await;
+    let registry = crate::registry::Registry::open(Some(
+        &fx.dir.path().join("registry.db").display().to_string(),
+    ))
+    .await
+    .unwrap();
+    seed_capture(&registry, "proxy").await;
+    // A persona whose schema has no foreign key between orders and customers.
+    let persona: PersonaDefinition = serde_json::from_value(serde_json::json!({
+        "name": "shop",
+        "initial_schema": { "tables": [
+            { "name": "customers", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false }
+            ]},
+            { "name": "orders", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false },
+                { "name": "customer_id", "type": "bigint", "nullable": false }
+            ]}
+        ]}
+    }))
+    .unwrap();
+    registry.create(&persona, "test").await.unwrap();
+    registry.close().await;
+
+    p.send(Command::RefreshCaptures);
+    let s = until(p, |s| !s.captures.is_empty()).await;
+    assert_eq!(s.captures[0].name, "proxy");
+    assert_eq!(s.captures[0].calls, 60);
+
+    p.send(Command::LoadCapture {
+        name: "proxy".into(),
+        schema_persona: None,
+    });
+    let s = until(p, |s| s.workload.is_some()).await;
+    let view = s.workload.as_ref().unwrap();
+    let top = &view.results.frequent_queries;
+    assert_eq!(top.len(), 2);
+    let by_id = top
+        .iter()
+        .find(|q| q.normalized_sql == "SELECT * FROM customers WHERE id = ?")
+        .unwrap();
+    assert_eq!((by_id.calls, by_id.rows), (30, 30));
+    assert!(by_id.p50_ms > 0.1 && by_id.p50_ms < 0.3, "{}", by_id.p50_ms);
+    assert_eq!(view.windows, 30);
+    assert!(
+        view.results
+            .rules
+            .iter()
+            .any(|r| r.antecedent == ["customers.id"] && r.consequent == ["orders.customer_id"]),
+        "{:#?}",
+        view.results.rules
+    );
+    assert!(view.results.emerging_relationships.is_empty(), "no schema");
+
+    p.send(Command::LoadCapture {
+        name: "proxy".into(),
+        schema_persona: Some("shop".into()),
+    });
+    let s = until(p, |s| {
+        s.workload
+            .as_ref()
+            .is_some_and(|w| w.schema_persona.is_some())
+    })
+    .await;
+    let rel = &s.workload.as_ref().unwrap().results.emerging_relationships;
+    assert_eq!(rel.len(), 1, "{rel:#?}");
+    assert_eq!(
+        (rel[0].from_table.as_str(), rel[0].to_table.as_str()),
+        ("orders", "customers")
+    );
+
+    p.send(Command::LoadCapture {
+        name: "nope".into(),
+        schema_persona: None,
+    });
+    let s = until(p, |s| last_text(s).contains("no capture named `nope`")).await;
+    assert!(last_text(&s).contains("(captures: proxy)"));
+}

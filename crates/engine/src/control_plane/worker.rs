@@ -1,10 +1,13 @@
 //! The engine side of the control plane: runs commands against the registry, templates and
-//! target databases, and publishes a new snapshot after every change.
+//! target databases, analyses stored captures, and publishes a new snapshot after every change.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use persona_core::analysis::recorder::item_windows;
+use persona_core::analysis::rules::ItemKind;
+use persona_core::analysis::snapshot::{AnalysisConfig, RuleInput, snapshot_details};
 use persona_core::template::{self, Format, TemplateError};
 use persona_core::validate::{Problem, ensure_valid};
 use persona_core::{Dialect, PersonaDefinition, ddl};
@@ -12,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{
     Command, ConnectionState, ExportFormat, Job, Level, MAX_NOTICES, Notice, ProvisionPlan,
-    RegistryStatus, Repaint, SelectedPersona, Snapshot, TemplateCard, TestState,
+    RegistryStatus, Repaint, SelectedPersona, Snapshot, TemplateCard, TestState, WorkloadView,
 };
 use crate::db::{Database, DbError, redact};
 use crate::provision::{ProvisionError, ProvisionOptions, plan, provision};
@@ -60,6 +63,8 @@ enum ControlError {
     Db(#[from] DbError),
     #[error(transparent)]
     Provision(Box<ProvisionError>),
+    #[error("analysing capture `{0}` stopped unexpectedly")]
+    AnalysisStopped(String),
 }
 
 impl From<ProvisionError> for ControlError {
@@ -253,10 +258,19 @@ async fn refresh(shared: &Shared, registry: &Registry) -> Result<(), ControlErro
 async fn select(shared: &Shared, registry: &Registry, persona: &str) -> Result<(), ControlError> {
     let definition = registry.get(persona, None).await?;
     let history = registry.history(&definition.persona_id).await?;
+    // An unreadable layout is dropped (the canvas lays the tables out afresh), not an error.
+    let layout = match registry.layout(&definition.persona_id).await {
+        Ok(stored) => stored.map(|l| Arc::new(l.layout)),
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    };
     shared.update(|s| {
         s.selected = Some(SelectedPersona {
             definition: Arc::new(definition),
             history,
+            layout,
         });
     });
     Ok(())
@@ -363,6 +377,19 @@ async fn handle(shared: &Arc<Shared>, registry: &Registry, command: Command) -> 
                 "Saved `{}` as version {}",
                 stored.name, stored.version
             ))
+        }
+        Command::SaveLayout { persona, layout } => {
+            let stored = registry.save_layout(&persona, &layout).await?;
+            shared.update(|s| {
+                if let Some(sel) = s
+                    .selected
+                    .as_mut()
+                    .filter(|sel| sel.definition.persona_id == stored.persona_id)
+                {
+                    sel.layout = Some(Arc::new(stored.layout));
+                }
+            });
+            Ok(String::new())
         }
         Command::Import { path, name } => {
             let mut persona = read_persona_file(&path)?;
@@ -523,7 +550,77 @@ async fn handle(shared: &Arc<Shared>, registry: &Registry, command: Command) -> 
             shared.update(|s| s.notices.retain(|n| n.id != id));
             Ok(String::new())
         }
+        Command::RefreshCaptures => {
+            let captures = registry.list_captures().await?;
+            shared.update(|s| s.captures = captures);
+            Ok(String::new())
+        }
+        Command::LoadCapture {
+            name,
+            schema_persona,
+        } => {
+            let shared = Arc::clone(shared);
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let _job = shared.job(format!("Analysing capture `{name}`"));
+                match load_workload(&registry, &name, schema_persona).await {
+                    Ok(view) => {
+                        let captures = registry.list_captures().await;
+                        shared.update(|s| {
+                            if let Ok(captures) = captures {
+                                s.captures = captures;
+                            }
+                            s.workload = Some(Arc::new(view));
+                        });
+                    }
+                    Err(e) => shared.report(Err(e)),
+                }
+            });
+            Ok(String::new())
+        }
     }
+}
+
+/// Read the capture `name` and analyse it like `persona analyze --source proxy` does (rules
+/// over filter columns), with the schema of `schema_persona` when given.
+async fn load_workload(
+    registry: &Registry,
+    name: &str,
+    schema_persona: Option<String>,
+) -> Result<WorkloadView, ControlError> {
+    let stored = registry.load_capture(name).await?;
+    let schema = match &schema_persona {
+        Some(persona) => Some(registry.get(persona, None).await?.initial_schema),
+        None => None,
+    };
+    let analysed = tokio::task::spawn_blocking(move || {
+        let config = AnalysisConfig {
+            rule_items: ItemKind::FilterColumn,
+            ..AnalysisConfig::default()
+        };
+        let windows = item_windows(
+            &stored.store,
+            &stored.windows,
+            config.rule_items,
+            schema.as_ref(),
+        );
+        let details = snapshot_details(
+            &stored.store,
+            schema.as_ref(),
+            RuleInput::Windows(&windows),
+            &[],
+            &config,
+        );
+        (stored.info, details)
+    })
+    .await;
+    let (info, details) = analysed.map_err(|_| ControlError::AnalysisStopped(name.to_owned()))?;
+    Ok(WorkloadView {
+        info,
+        schema_persona,
+        results: details.results,
+        windows: details.windows,
+    })
 }
 
 /// Select `persona_id` again if it was selected (its name or version changed).

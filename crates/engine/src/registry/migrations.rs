@@ -15,7 +15,7 @@ pub(super) struct Migration {
 }
 
 /// The schema version this build of the registry knows and creates.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations for a SQLite registry, in order.
 pub(super) const SQLITE: &[Migration] = &[
@@ -28,6 +28,16 @@ pub(super) const SQLITE: &[Migration] = &[
         version: 2,
         name: "connections",
         sql: include_str!("migrations/sqlite/0002_connections.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "captures",
+        sql: include_str!("migrations/sqlite/0003_captures.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "layouts",
+        sql: include_str!("migrations/sqlite/0004_layouts.sql"),
     },
 ];
 
@@ -42,6 +52,16 @@ pub(super) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "connections",
         sql: include_str!("migrations/postgres/0002_connections.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "captures",
+        sql: include_str!("migrations/postgres/0003_captures.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "layouts",
+        sql: include_str!("migrations/postgres/0004_layouts.sql"),
     },
 ];
 

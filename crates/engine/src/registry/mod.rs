@@ -1,5 +1,6 @@
-//! The persona registry: durable, versioned storage of personas (SQLite by default, PostgreSQL
-//! for teams), with migrations run at start-up.
+//! The registry: durable storage of versioned personas, saved connections, canvas layouts and
+//! named workload captures (SQLite by default, PostgreSQL for teams), with migrations run at
+//! start-up.
 //!
 //! A persona has a stable id and a unique name; every save adds a version holding the full
 //! definition as JSON, and old versions are kept until the persona is deleted.
@@ -20,7 +21,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use captures::{CaptureInfo, MAX_CAPTURE_WINDOWS, StoredCapture, check_capture_name};
 pub use connections::{SavedConnection, SecretRef, password, strip_password, with_password};
+pub use layouts::StoredLayout;
 pub use migrations::SCHEMA_VERSION;
 
 /// Environment variable naming the registry (a URL or a SQLite file path) when none is given.
@@ -104,6 +107,28 @@ pub enum RegistryError {
     ConnectionNotFound(String),
     #[error("a connection named `{0}` already exists")]
     DuplicateConnection(String),
+    #[error("no capture named `{name}` in the registry{}", captures::known_list(.known))]
+    CaptureNotFound { name: String, known: Vec<String> },
+    #[error("invalid capture name {name:?}: {reason}")]
+    InvalidCaptureName { name: String, reason: &'static str },
+    #[error("stored capture `{name}` is unreadable: {source}")]
+    CorruptCapture {
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot encode capture `{name}` as JSON: {source}")]
+    EncodeCapture {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the stored canvas layout of `{name}` is unreadable: {source}")]
+    CorruptLayout {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("registry query failed: {0}")]
     Sqlx(#[from] sqlx::Error),
 }
@@ -173,8 +198,10 @@ macro_rules! find_persona {
     };
 }
 
-// After the macros, which it uses.
+// After the macros, which they use.
+mod captures;
 mod connections;
+mod layouts;
 
 const FIND: &str = "SELECT persona_id, name, latest_version FROM personas \
      WHERE persona_id = $1 OR name = $1 \
@@ -589,21 +616,29 @@ fn create_parent_dir(file: &Path) -> Result<(), RegistryError> {
 }
 
 fn check_name(name: &str) -> Result<(), RegistryError> {
-    let reason = if name.trim().is_empty() {
-        "a persona needs a name"
+    match name_problem(name, "a persona needs a name") {
+        None => Ok(()),
+        Some(reason) => Err(RegistryError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        }),
+    }
+}
+
+/// What is wrong with a name of something kept in the registry (`empty`: the reason given for
+/// a blank one): padded, control characters, or over 200 characters.
+pub(crate) fn name_problem(name: &str, empty: &'static str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some(empty)
     } else if name.trim() != name {
-        "leading or trailing spaces"
+        Some("leading or trailing spaces")
     } else if name.chars().any(char::is_control) {
-        "control characters"
+        Some("control characters")
     } else if name.chars().count() > 200 {
-        "longer than 200 characters"
+        Some("longer than 200 characters")
     } else {
-        return Ok(());
-    };
-    Err(RegistryError::InvalidName {
-        name: name.to_owned(),
-        reason,
-    })
+        None
+    }
 }
 
 /// Maps a unique-constraint violation (a concurrent writer took the name) to `DuplicateName`.
