@@ -108,7 +108,7 @@ fn observed_joins<'a>(
     shapes: impl IntoIterator<Item = (&'a StatementShape, u64)>,
 ) -> BTreeMap<JoinPair, (u64, usize)> {
     let mut observed: BTreeMap<JoinPair, (u64, usize)> = BTreeMap::new();
-    for (shape, calls) in shapes {
+    for (shape, calls) in shapes.into_iter().filter(|(s, _)| !s.system) {
         let distinct: BTreeSet<&JoinPair> = shape.joins.iter().collect();
         for pair in distinct {
             let entry = observed.entry(pair.clone()).or_default();

@@ -27,7 +27,11 @@ pub enum ItemKind {
 }
 
 /// The items of one statement.
+/// System-catalog reads ([`StatementShape::system`]) have none.
 pub fn statement_items(shape: &StatementShape, kind: ItemKind) -> Vec<String> {
+    if shape.system {
+        return Vec::new();
+    }
     match kind {
         ItemKind::Table => shape.tables.clone(),
         ItemKind::FilterColumn => shape

@@ -233,6 +233,12 @@ pub struct StatementShape {
     pub wildcard_tables: Vec<String>,
     /// What could not be analysed, and why.
     pub warnings: Vec<String>,
+    /// The statement reads system catalogs or statistics views (`pg_catalog.*`, `pg_*`,
+    /// `information_schema`, `performance_schema`, `mysql.*`, `sys.*`): a driver's or a tool's
+    /// introspection, not the application's data. Such shapes are kept as patterns but give no
+    /// column usage, co-access items or relationships.
+    #[serde(default)]
+    pub system: bool,
 }
 
 impl StatementShape {
@@ -269,6 +275,7 @@ impl StatementShape {
             aggregates: Vec::new(),
             wildcard_tables: Vec::new(),
             warnings,
+            system: false,
         }
     }
 }
@@ -477,6 +484,9 @@ pub fn column_usage<'a>(
 ) -> Vec<ColumnUsage> {
     let mut counts: BTreeMap<(String, String, ColumnRole), u64> = BTreeMap::new();
     for (shape, calls) in shapes {
+        if shape.system {
+            continue;
+        }
         for c in &shape.columns {
             let Some(table) = &c.table else { continue };
             for &role in &c.roles {
@@ -624,6 +634,7 @@ struct Acc {
     aggregates: BTreeSet<AggregateUse>,
     wildcard_tables: BTreeSet<String>,
     warnings: Vec<String>,
+    system: bool,
 }
 
 struct Analyzer<'s> {
@@ -649,6 +660,19 @@ fn name_parts(name: &ObjectName) -> Vec<String> {
         .filter_map(ObjectNamePart::as_ident)
         .map(norm)
         .collect()
+}
+
+/// Whether a relation name (its parts, normalized) is a system catalog or statistics view.
+/// PostgreSQL reserves the `pg_` prefix for its catalogs, which resolve unqualified.
+fn is_system_relation(parts: &[String]) -> bool {
+    match parts {
+        [.., schema, _] => matches!(
+            schema.as_str(),
+            "pg_catalog" | "information_schema" | "performance_schema" | "mysql" | "sys"
+        ),
+        [name] => name.starts_with("pg_"),
+        [] => false,
+    }
 }
 
 fn is_parameter_ident(id: &Ident) -> bool {
@@ -1046,6 +1070,7 @@ impl<'s> Analyzer<'s> {
             aggregates: acc.aggregates.into_iter().collect(),
             wildcard_tables: acc.wildcard_tables.into_iter().collect(),
             warnings: acc.warnings,
+            system: acc.system,
         }
     }
 
@@ -2248,6 +2273,7 @@ impl<'s> Analyzer<'s> {
                 name, alias, args, ..
             } => {
                 let parts = name_parts(name);
+                self.acc.system |= is_system_relation(&parts);
                 let alias_name = alias.as_ref().map(|a| norm(&a.name));
                 if let Some(args) = args {
                     for a in &args.args {
@@ -3001,6 +3027,40 @@ mod tests {
             joins: &[],
         },
     ];
+
+    #[test]
+    fn catalog_reads_are_marked_and_give_no_usage_or_items() {
+        use crate::analysis::rules::{ItemKind, statement_items};
+        let catalog = analyze_statement(
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_namespace n \
+             ON n.oid = c.relnamespace WHERE c.oid = $1",
+            Some(Dialect::Postgres),
+        );
+        let schema_info = analyze_statement(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+            Some(Dialect::Mysql),
+        );
+        let app = analyze_statement(
+            "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.id = $1",
+            Some(Dialect::Postgres),
+        );
+        assert!(catalog.system && schema_info.system && !app.system);
+        assert!(
+            !catalog.joins.is_empty(),
+            "the structure itself is still read"
+        );
+        assert!(statement_items(&catalog, ItemKind::FilterColumn).is_empty());
+        assert!(statement_items(&catalog, ItemKind::Table).is_empty());
+        assert!(!statement_items(&app, ItemKind::FilterColumn).is_empty());
+        let usage = column_usage([(&catalog, 10), (&schema_info, 5), (&app, 1)]);
+        assert!(!usage.is_empty());
+        assert!(
+            usage
+                .iter()
+                .all(|u| u.table == "orders" || u.table == "customers"),
+            "{usage:?}"
+        );
+    }
 
     #[test]
     fn odbc_interval_units_lose_their_prefix() {
