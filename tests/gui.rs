@@ -1,6 +1,7 @@
 //! The desktop app driven through its real UI with egui_kittest (no GPU): the library (create
 //! from a template, rename, delete with confirmation), opening a persona in the editor,
-//! exporting DDL through the typed-path route, and the help shortcut. Each test runs the control
+//! exporting DDL through the typed-path route, the help shortcut, connections, layouts kept in
+//! the registry, and the Workload page over a stored capture. Each test runs the control
 //! plane on its own runtime over a temporary registry and steps the UI until the engine's
 //! snapshot shows the result (bounded).
 
@@ -12,8 +13,11 @@ use egui::accesskit::Role;
 use egui::{Key, Modifiers, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use persona_core::{Dialect, ddl, template};
+use persona_core::analysis::recorder::{CaptureRecorder, RecorderConfig};
+use persona_core::model::{CaptureEvent, CaptureSource};
+use persona_core::{Dialect, PersonaDefinition, ddl, template};
 use persona_engine::control_plane::{ControlPlane, RegistryStatus, Snapshot};
+use persona_engine::registry::Registry;
 use persona_studio::gui::PersonaApp;
 use persona_studio::gui::settings::Page;
 
@@ -68,6 +72,11 @@ impl Fixture {
             "timed out waiting for {what}; last snapshot: {:#?}",
             self.harness.state().plane().snapshot()
         );
+    }
+
+    /// Whether some widget's label contains `text`.
+    fn shows_text(&self, text: &str) -> bool {
+        self.harness.query_by_label_contains(text).is_some()
     }
 
     fn click(&mut self, label: &str) {
@@ -457,4 +466,123 @@ fn a_layout_file_from_an_earlier_release_is_copied_into_the_registry() {
             .is_some_and(|l| l["positions"]["orders"] == layout["positions"]["orders"])
     });
     assert!(legacy.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Workload page: a capture seeded as `persona proxy` saves one.
+
+/// `rounds` sessions that read a customer by id, then that customer's orders joined to the
+/// customer, saved into the capture `shop-traffic` as the proxy saves them.
+fn seed(runtime: &tokio::runtime::Runtime, registry: &str, rounds: i64, from: i64) {
+    let mut recorder = CaptureRecorder::new(RecorderConfig::default());
+    for i in from..from + rounds {
+        let at = 1_700_000_000_000_000 + i * 10_000_000;
+        let statements = [
+            format!("SELECT * FROM customers WHERE id = {i}"),
+            format!(
+                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id \
+                 WHERE o.customer_id = {i}"
+            ),
+        ];
+        for (k, sql) in statements.into_iter().enumerate() {
+            let mut e = CaptureEvent::single(
+                CaptureSource::Proxy,
+                at + k as i64 * 1_000,
+                sql,
+                Duration::from_micros(400),
+            );
+            e.session = Some(format!("pid{}", i % 3));
+            e.rows = Some(2);
+            recorder.record(&e);
+        }
+    }
+    let delta = recorder.finish();
+    runtime.block_on(async {
+        let registry = Registry::open(Some(registry)).await.unwrap();
+        registry
+            .flush_capture("shop-traffic", CaptureSource::Proxy, &delta)
+            .await
+            .unwrap();
+        registry.close().await;
+    });
+}
+
+#[test]
+fn the_workload_page_shows_a_stored_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.db").display().to_string();
+    let setup = tokio::runtime::Runtime::new().unwrap();
+    seed(&setup, &registry, 30, 0);
+    // A persona whose schema has no foreign key from orders to customers.
+    let shop: PersonaDefinition = serde_json::from_value(serde_json::json!({
+        "name": "shop",
+        "initial_schema": { "tables": [
+            { "name": "customers", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false }
+            ]},
+            { "name": "orders", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false },
+                { "name": "customer_id", "type": "bigint", "nullable": false }
+            ]}
+        ]}
+    }))
+    .unwrap();
+    setup.block_on(async {
+        let reg = Registry::open(Some(&registry)).await.unwrap();
+        reg.create(&shop, "test").await.unwrap();
+        reg.close().await;
+    });
+    let mut fx = fixture_in(dir, None);
+    fx.until("the persona", |s| !s.personas.is_empty());
+    fx.click("📈  Workload");
+    assert_eq!(fx.harness.state().page(), Page::Workload);
+    fx.until("the capture to be analysed", |s| {
+        s.workload
+            .as_ref()
+            .is_some_and(|w| w.info.name == "shop-traffic")
+    });
+    // The top patterns table: the statement, its calls and rows.
+    let by_id = "SELECT * FROM customers WHERE id = ?";
+    assert!(
+        fx.harness.query_by_label(by_id).is_some(),
+        "the pattern is listed"
+    );
+    assert!(fx.shows_text("2 patterns · 60 calls · 30 session windows"));
+    let view = fx.harness.state().snapshot().workload.clone().unwrap();
+    let row = view
+        .results
+        .frequent_queries
+        .iter()
+        .find(|q| q.normalized_sql == by_id)
+        .unwrap();
+    assert_eq!((row.calls, row.rows), (30, 60));
+    // The co-access rule between the two statements' filter columns.
+    assert!(
+        fx.shows_text("{customers.id} ⇒ {orders.customer_id}"),
+        "{:#?}",
+        view.results.rules
+    );
+    assert!(fx.shows_text("Pick a schema to check joins"));
+
+    // With the persona's schema, the join no foreign key backs appears.
+    fx.click("Schema");
+    fx.click("shop");
+    fx.until("the analysis with a schema", |s| {
+        s.workload
+            .as_ref()
+            .is_some_and(|w| w.schema_persona.as_deref() == Some("shop"))
+    });
+    assert!(
+        fx.shows_text("orders(customer_id) → customers(id) · 30 joins"),
+        "{:#?}",
+        fx.harness.state().snapshot().workload
+    );
+
+    // What the proxy saves later shows after Refresh.
+    seed(&setup, &registry, 10, 30);
+    fx.click("⟳ Refresh");
+    fx.until("the refreshed capture", |s| {
+        s.workload.as_ref().is_some_and(|w| w.info.calls == 80)
+    });
+    assert!(fx.shows_text("2 patterns · 80 calls"));
 }

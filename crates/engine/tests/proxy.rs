@@ -863,6 +863,17 @@ async fn listen_and_notify_through_the_proxy() {
 
 /// Whether the test server accepts TLS (skip with the reason, or fail under
 /// `PERSONA_REQUIRE_SERVERS=1`).
+/// A scratch database on a server that speaks TLS, or `None` (the reason printed; a failure
+/// under `PERSONA_REQUIRE_SERVERS=1` when the server has TLS off).
+async fn tls_db() -> Option<TestDb> {
+    let db = TestDb::new(Dialect::Postgres).await?;
+    if server_speaks_tls(&db).await {
+        return Some(db);
+    }
+    db.cleanup().await;
+    None
+}
+
 async fn server_speaks_tls(db: &TestDb) -> bool {
     let ssl: String = sqlx::query_scalar("SHOW ssl")
         .fetch_one(pg_pool(db))
@@ -934,13 +945,9 @@ async fn refused(p: &Running, url: &str) -> (SqlState, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_require_reaches_the_server_encrypted_and_disable_does_not() {
-    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+    let Some(db) = tls_db().await else {
         return;
     };
-    if !server_speaks_tls(&db).await {
-        db.cleanup().await;
-        return;
-    }
     let mut secure = start_proxy(db.url.parse().unwrap(), |c| {
         c.tls = tls(TlsMode::Require, None);
     })
@@ -983,13 +990,9 @@ async fn tls_require_reaches_the_server_encrypted_and_disable_does_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_verify_ca_trusts_the_given_roots_only() {
-    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+    let Some(db) = tls_db().await else {
         return;
     };
-    if !server_speaks_tls(&db).await {
-        db.cleanup().await;
-        return;
-    }
     let cert = server_cert_file(&db).await;
     // The certificate is for a host name, not for 127.0.0.1: verify-ca does not mind.
     let trusted = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
@@ -1055,13 +1058,9 @@ const PUBLIC_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_verify_full_checks_the_host_name() {
-    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+    let Some(db) = tls_db().await else {
         return;
     };
-    if !server_speaks_tls(&db).await {
-        db.cleanup().await;
-        return;
-    }
     let cert = server_cert_file(&db).await;
     let by_address = start_proxy(upstream_as(&db, "127.0.0.1"), |c| {
         c.tls = tls(TlsMode::VerifyFull, Some(cert.clone()));
@@ -1106,13 +1105,9 @@ async fn tls_verify_full_checks_the_host_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_a_sleep_through_a_tls_upstream() {
-    let Some(db) = TestDb::new(Dialect::Postgres).await else {
+    let Some(db) = tls_db().await else {
         return;
     };
-    if !server_speaks_tls(&db).await {
-        db.cleanup().await;
-        return;
-    }
     let mut p = start_proxy(db.url.parse().unwrap(), |c| {
         c.tls = tls(TlsMode::Require, None);
     })
