@@ -12,6 +12,9 @@ use super::theme;
 use super::widgets::{page_header, section};
 
 /// Rows shown in the top-patterns table.
+/// Rules listed (the strongest first).
+const TOP_RULES: usize = 10;
+
 const TOP_ROWS: usize = 50;
 
 /// State of the workload page.
@@ -208,36 +211,6 @@ fn view_ui(ui: &mut egui::Ui, view: &WorkloadView) {
             });
     }
 
-    section(ui, "Co-access rules", Some(r.rules.len()));
-    if r.rules.is_empty() {
-        ui.label(
-            RichText::new("None above the thresholds (rules need sessions that run together).")
-                .color(theme::muted(ui)),
-        );
-    } else {
-        egui::Grid::new("workload_rules")
-            .striped(true)
-            .num_columns(4)
-            .spacing([14.0, 4.0])
-            .show(ui, |ui| {
-                for h in ["Rule", "Support", "Confidence", "Lift"] {
-                    ui.label(RichText::new(h).strong());
-                }
-                ui.end_row();
-                for rule in r.rules.iter().take(TOP_ROWS) {
-                    ui.label(format!(
-                        "{{{}}} ⇒ {{{}}}",
-                        rule.antecedent.join(", "),
-                        rule.consequent.join(", ")
-                    ));
-                    ui.label(format!("{:.3}", rule.support));
-                    ui.label(format!("{:.2}", rule.confidence));
-                    ui.label(format!("{:.2}", rule.lift));
-                    ui.end_row();
-                }
-            });
-    }
-
     section(
         ui,
         "Emerging relationships",
@@ -266,6 +239,45 @@ fn view_ui(ui: &mut egui::Ui, view: &WorkloadView) {
                 }
             ));
         }
+    }
+
+    section(ui, "Co-access rules", Some(r.rules.len()));
+    if r.rules.is_empty() {
+        ui.label(
+            RichText::new("None above the thresholds (rules need sessions that run together).")
+                .color(theme::muted(ui)),
+        );
+    } else {
+        egui::Grid::new("workload_rules")
+            .striped(true)
+            .num_columns(4)
+            .spacing([14.0, 4.0])
+            .show(ui, |ui| {
+                for h in ["Rule", "Support", "Confidence", "Lift"] {
+                    ui.label(RichText::new(h).strong());
+                }
+                ui.end_row();
+                for rule in r.rules.iter().take(TOP_RULES) {
+                    ui.label(format!(
+                        "{{{}}} ⇒ {{{}}}",
+                        rule.antecedent.join(", "),
+                        rule.consequent.join(", ")
+                    ));
+                    ui.label(format!("{:.3}", rule.support));
+                    ui.label(format!("{:.2}", rule.confidence));
+                    ui.label(format!("{:.2}", rule.lift));
+                    ui.end_row();
+                }
+            });
+    }
+    if r.rules.len() > TOP_RULES {
+        ui.label(
+            RichText::new(format!(
+                "… and {} more (`persona analyze --source proxy --json` has them all)",
+                r.rules.len() - TOP_RULES
+            ))
+            .color(theme::muted(ui)),
+        );
     }
 
     if !r.warnings.is_empty() {
