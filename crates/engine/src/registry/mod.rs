@@ -330,12 +330,23 @@ impl Registry {
                     .busy_timeout(timeout)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(open)?;
+                // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers
+                // "database is locked" at once (no busy wait) when another process is doing the
+                // same: try again for a while.
+                let started = std::time::Instant::now();
+                let pool = loop {
+                    let connected = SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .acquire_timeout(timeout)
+                        .connect_with(options.clone())
+                        .await;
+                    match connected {
+                        Err(e) if is_sqlite_busy(&e) && started.elapsed() < timeout => {
+                            tokio::time::sleep(Duration::from_millis(25)).await;
+                        }
+                        other => break other.map_err(open)?,
+                    }
+                };
                 migrations::run_sqlite(&pool, &location).await?;
                 Backend::Sqlite(pool)
             }
@@ -613,6 +624,16 @@ fn create_parent_dir(file: &Path) -> Result<(), RegistryError> {
             }),
         _ => Ok(()),
     }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED (primary result codes 5 and 6).
+fn is_sqlite_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 fn check_name(name: &str) -> Result<(), RegistryError> {
