@@ -15,7 +15,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use persona_core::analysis::recorder::{CaptureRecorder, RecorderConfig};
 use persona_core::model::{CaptureEvent, CaptureSource};
-use persona_core::{Dialect, PersonaDefinition, ddl, template};
+use persona_core::{Dialect, ddl, template};
 use persona_engine::control_plane::{ControlPlane, RegistryStatus, Snapshot};
 use persona_engine::registry::Registry;
 use persona_studio::gui::PersonaApp;
@@ -111,6 +111,12 @@ impl Fixture {
             .is_some()
     }
 
+    /// The id of the persona `name` in the engine's snapshot.
+    fn persona_id(&self, name: &str) -> String {
+        let snapshot = self.harness.state().snapshot();
+        snapshot.persona(name).unwrap().persona_id.clone()
+    }
+
     /// Open the persona `name` in the editor from the library and wait for its canvas.
     fn open_in_editor(&mut self, name: &str) -> String {
         self.click("📚  Library");
@@ -121,14 +127,7 @@ impl Fixture {
                 .is_some_and(|sel| sel.definition.name == name)
         });
         self.click("Open in editor");
-        let id = self
-            .harness
-            .state()
-            .snapshot()
-            .persona(name)
-            .unwrap()
-            .persona_id
-            .clone();
+        let id = self.persona_id(name);
         for _ in 0..500 {
             self.harness.step();
             if self.harness.state().editor.persona_id() == Some(id.as_str()) {
@@ -225,23 +224,7 @@ fn library_creates_renames_and_deletes_with_confirmation() {
 fn a_persona_opens_in_the_editor() {
     let mut fx = fixture();
     fx.create_shop("shop");
-    fx.click_button("shop");
-    fx.click("Open in editor");
-    let id = fx
-        .harness
-        .state()
-        .snapshot()
-        .persona("shop")
-        .unwrap()
-        .persona_id
-        .clone();
-    for _ in 0..500 {
-        fx.harness.step();
-        if fx.harness.state().editor.persona_id() == Some(id.as_str()) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let id = fx.open_in_editor("shop");
     assert_eq!(fx.harness.state().page(), Page::Editor);
     assert_eq!(fx.harness.state().editor.persona_id(), Some(id.as_str()));
     let app = fx.harness.state_mut();
@@ -418,14 +401,7 @@ fn a_layout_file_from_an_earlier_release_is_copied_into_the_registry() {
     let settings = dir.path().join("ui.json");
     let mut fx = fixture_in(dir, Some(&settings));
     fx.create_shop("shop");
-    let id = fx
-        .harness
-        .state()
-        .snapshot()
-        .persona("shop")
-        .unwrap()
-        .persona_id
-        .clone();
+    let id = fx.persona_id("shop");
     // What an earlier release wrote beside the UI settings.
     let legacy = persona_studio::gui::editor::layout_file(&fx.dir.path().join("layouts"), &id);
     std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
@@ -513,20 +489,7 @@ fn the_workload_page_shows_a_stored_capture() {
     let registry = dir.path().join("registry.db").display().to_string();
     let setup = tokio::runtime::Runtime::new().unwrap();
     seed(&setup, &registry, 30, 0);
-    // A persona whose schema has no foreign key from orders to customers.
-    let shop: PersonaDefinition = serde_json::from_value(serde_json::json!({
-        "name": "shop",
-        "initial_schema": { "tables": [
-            { "name": "customers", "primary_key": ["id"], "columns": [
-                { "name": "id", "type": "bigint", "nullable": false }
-            ]},
-            { "name": "orders", "primary_key": ["id"], "columns": [
-                { "name": "id", "type": "bigint", "nullable": false },
-                { "name": "customer_id", "type": "bigint", "nullable": false }
-            ]}
-        ]}
-    }))
-    .unwrap();
+    let shop = persona_engine::testing::shop_without_foreign_key();
     setup.block_on(async {
         let reg = Registry::open(Some(&registry)).await.unwrap();
         reg.create(&shop, "test").await.unwrap();

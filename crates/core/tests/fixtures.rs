@@ -214,17 +214,7 @@ mod builtin {
                 kinds.insert(format!("{:?}", a.kind));
             }
         }
-        for k in [
-            PatternKind::PointLookup,
-            PatternKind::RangeScan,
-            PatternKind::TopN,
-            PatternKind::Aggregate,
-            PatternKind::Join,
-            PatternKind::TextSearch,
-            PatternKind::Insert,
-            PatternKind::Update,
-            PatternKind::Delete,
-        ] {
+        for k in PatternKind::ALL {
             assert!(
                 kinds.contains(&format!("{k:?}")),
                 "no template has a {k:?} pattern"

@@ -138,6 +138,25 @@ pub fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// A persona `shop` with `customers(id)` and `orders(id, customer_id)` and no foreign key
+/// between them: the schema against which a captured join of the two is an emerging
+/// relationship.
+pub fn shop_without_foreign_key() -> persona_core::PersonaDefinition {
+    serde_json::from_value(serde_json::json!({
+        "name": "shop",
+        "initial_schema": { "tables": [
+            { "name": "customers", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false }
+            ]},
+            { "name": "orders", "primary_key": ["id"], "columns": [
+                { "name": "id", "type": "bigint", "nullable": false },
+                { "name": "customer_id", "type": "bigint", "nullable": false }
+            ]}
+        ]}
+    }))
+    .expect("a valid persona")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

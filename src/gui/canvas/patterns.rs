@@ -10,18 +10,6 @@ use persona_core::{AccessPattern, PatternKind, PerformanceProfile, PersonaDefini
 use super::actions::{CanvasAction, Edits};
 use super::inspector::{Field, committed_text, committed_text_with};
 
-const KINDS: [PatternKind; 9] = [
-    PatternKind::PointLookup,
-    PatternKind::RangeScan,
-    PatternKind::TopN,
-    PatternKind::Aggregate,
-    PatternKind::Join,
-    PatternKind::TextSearch,
-    PatternKind::Insert,
-    PatternKind::Update,
-    PatternKind::Delete,
-];
-
 fn kind_name(kind: PatternKind) -> &'static str {
     match kind {
         PatternKind::PointLookup => "point lookup",
@@ -118,7 +106,7 @@ fn pattern_ui(
     egui::ComboBox::from_id_salt(id.with("kind"))
         .selected_text(kind_name(kind))
         .show_ui(ui, |ui| {
-            for k in KINDS {
+            for k in PatternKind::ALL {
                 ui.selectable_value(&mut kind, k, kind_name(k));
             }
         });

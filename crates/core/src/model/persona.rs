@@ -71,6 +71,19 @@ pub enum PatternKind {
 }
 
 impl PatternKind {
+    /// Every kind, in the order the model declares them.
+    pub const ALL: [PatternKind; 9] = [
+        PatternKind::PointLookup,
+        PatternKind::RangeScan,
+        PatternKind::TopN,
+        PatternKind::Aggregate,
+        PatternKind::Join,
+        PatternKind::TextSearch,
+        PatternKind::Insert,
+        PatternKind::Update,
+        PatternKind::Delete,
+    ];
+
     /// Whether the pattern writes.
     pub fn is_write(self) -> bool {
         matches!(

@@ -316,20 +316,7 @@ async fn stored_captures_are_listed_and_analysed() {
     .await
     .unwrap();
     seed_capture(&registry, "proxy").await;
-    // A persona whose schema has no foreign key between orders and customers.
-    let persona: PersonaDefinition = serde_json::from_value(serde_json::json!({
-        "name": "shop",
-        "initial_schema": { "tables": [
-            { "name": "customers", "primary_key": ["id"], "columns": [
-                { "name": "id", "type": "bigint", "nullable": false }
-            ]},
-            { "name": "orders", "primary_key": ["id"], "columns": [
-                { "name": "id", "type": "bigint", "nullable": false },
-                { "name": "customer_id", "type": "bigint", "nullable": false }
-            ]}
-        ]}
-    }))
-    .unwrap();
+    let persona = crate::testing::shop_without_foreign_key();
     registry.create(&persona, "test").await.unwrap();
     registry.close().await;
 
